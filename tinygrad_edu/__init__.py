@@ -1,0 +1,36 @@
+"""tinygrad_edu: a small, readable autograd library on numpy.
+
+Core: `Tensor` (tensor.py), the op mechanism `Function` (function.py), the primitive ops
+(ops.py), the backward engine (engine.py) and gradient checking (gradcheck.py).
+"""
+
+from tinygrad_edu.engine import grad
+from tinygrad_edu.function import Function, detect_anomaly, enable_grad, is_grad_enabled, no_grad
+from tinygrad_edu.gradcheck import GradcheckError, gradcheck, numerical_grad
+from tinygrad_edu.ops import concatenate, stack, where
+from tinygrad_edu.rng import manual_seed
+from tinygrad_edu.tensor import Tensor, ones, rand, randn, tensor, zeros
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Function",
+    "GradcheckError",
+    "Tensor",
+    "concatenate",
+    "detect_anomaly",
+    "enable_grad",
+    "grad",
+    "gradcheck",
+    "is_grad_enabled",
+    "manual_seed",
+    "no_grad",
+    "numerical_grad",
+    "ones",
+    "rand",
+    "randn",
+    "stack",
+    "tensor",
+    "where",
+    "zeros",
+]

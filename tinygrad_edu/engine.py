@@ -1,0 +1,201 @@
+"""The backward engine: reverse-mode differentiation over the recorded graph.
+
+1. `_count_uses` walks the graph once (with an explicit stack, so a 10,000-op chain is fine)
+   and counts, for every tensor, how many recorded ops consume it.
+2. `_run` starts at the outputs with their seed gradients. A tensor is *ready* once every
+   consumer has sent its gradient contribution (its count drops to 0); only then is its
+   summed gradient popped from the dict and pushed through its op's backward rule. This is
+   Kahn's topological order: a reused intermediate (`b = a + a; c = b + b`) is propagated
+   once, with its complete gradient, and popped gradients are freed as the pass goes.
+3. Each contribution is reduced to its input's shape (`sum_to`): un-broadcasting lives here,
+   not in every op.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from tinygrad_edu.function import Function, _check_finite, _GradMode, _set_grad_enabled
+from tinygrad_edu.ops import sum_to
+from tinygrad_edu.tensor import Tensor
+
+# Observers called as hook(tensor, node, grad, input_grads) at each node (see tinygrad_edu.trace).
+_hooks: list[Callable[..., None]] = []
+
+_FREED = (
+    "{op}: its saved values were already freed by an earlier backward(). "
+    "Pass retain_graph=True to the first backward() to go through the graph twice."
+)
+
+
+def _count_uses(roots: Sequence[Tensor]) -> dict[int, int]:
+    uses: dict[int, int] = {id(r): 0 for r in roots}
+    stack = list(roots)
+    while stack:
+        node = stack.pop()._ctx
+        if node is None:
+            continue
+        if node.inputs is None:
+            raise RuntimeError(_FREED.format(op=type(node).__name__))
+        for x, needed in zip(node.inputs, node.needs_input_grad):
+            if needed:
+                if id(x) in uses:
+                    uses[id(x)] += 1
+                else:
+                    uses[id(x)] = 1
+                    stack.append(x)
+    return uses
+
+
+def _input_grads(node: Function, g: Tensor) -> tuple:
+    grads = node.backward(node, g)
+    grads = grads if isinstance(grads, tuple) else (grads,)
+    if len(grads) != len(node.inputs):
+        raise RuntimeError(
+            f"{type(node).__name__}.backward returned {len(grads)} gradients for {len(node.inputs)} inputs"
+        )
+    return grads
+
+
+def _run(
+    roots: Sequence[Tensor],
+    seeds: Sequence[Tensor],
+    reached: Callable[[Tensor, Tensor], None],
+    create_graph: bool,
+    retain_graph: bool,
+) -> None:
+    """Propagate `seeds` from `roots`; call `reached(t, grad)` once per tensor with its full grad."""
+    uses = _count_uses(roots)
+    grads: dict[int, Tensor] = {}
+    for r, s in zip(roots, seeds):
+        grads[id(r)] = grads[id(r)] + s if id(r) in grads else s
+    ready = [r for r in dict.fromkeys(roots) if uses[id(r)] == 0]
+    with _set_grad_enabled(create_graph):
+        while ready:
+            t = ready.pop()
+            g = grads.pop(id(t))
+            reached(t, g)
+            node = t._ctx
+            if node is None:
+                continue
+            in_grads = _input_grads(node, g)
+            for hook in _hooks:
+                hook(t, node, g, in_grads)
+            if _GradMode.anomaly:
+                _check_finite(node, tuple(getattr(x, "data", x) for x in in_grads), "backward")
+            for x, needed, gx in zip(node.inputs, node.needs_input_grad, in_grads):
+                if not needed:
+                    continue
+                gx = _fit(gx, x, node)
+                k = id(x)
+                grads[k] = grads[k] + gx if k in grads else gx
+                uses[k] -= 1
+                if uses[k] == 0:
+                    ready.append(x)
+            if not retain_graph:
+                node.inputs = None
+                node.__dict__.clear()
+
+
+def _fit(gx: Any, x: Tensor, node: Function) -> Tensor:
+    """The gradient contribution for input `x`, reduced to x's shape."""
+    if gx is None:
+        raise RuntimeError(f"{type(node).__name__}.backward returned None for an input that needs grad")
+    if not isinstance(gx, Tensor):
+        gx = Tensor(gx)
+    if gx.shape != x.shape:
+        with contextlib.suppress(ValueError):  # incompatible shapes are reported just below
+            gx = sum_to(gx, x.shape)
+        if gx.shape != x.shape:
+            raise RuntimeError(
+                f"{type(node).__name__}.backward returned a gradient of shape {gx.shape} "
+                f"for an input of shape {x.shape}"
+            )
+    return gx
+
+
+def _seed(t: Tensor, grad: Any, fn: str) -> Tensor:
+    if not t.requires_grad:
+        raise RuntimeError(
+            f"{fn}: the tensor does not require grad (no input of the ops that made it "
+            "was created with requires_grad=True, or it was computed under no_grad())"
+        )
+    if grad is None:
+        if t.size != 1:
+            raise RuntimeError(
+                f"{fn}: the output has shape {t.shape}, not a single element, so the gradient "
+                "to start from is ambiguous; pass it explicitly, e.g. backward(np.ones(shape)), "
+                "or reduce the output to a scalar first (e.g. .sum())"
+            )
+        return Tensor(np.ones(t.shape, dtype=t.dtype))
+    data = np.array(grad.data if isinstance(grad, Tensor) else grad, dtype=t.dtype)
+    if data.shape != t.shape:
+        raise ValueError(f"{fn}: gradient of shape {data.shape} for an output of shape {t.shape}")
+    return Tensor(data)
+
+
+def backward(t: Tensor, grad: Any = None, retain_graph: bool = False) -> None:
+    """Accumulate dt/dleaf into `leaf.grad` for every leaf that requires grad (see Tensor.backward)."""
+    owned: set[int] = set()
+
+    def accumulate(x: Tensor, g: Tensor) -> None:
+        if x._ctx is not None:
+            return
+        arr = g.data
+        if arr.dtype != x.data.dtype:
+            arr = arr.astype(x.data.dtype)
+        elif not arr.flags.writeable or id(arr.base if arr.base is not None else arr) in owned:
+            # NOTE: a broadcast view, or an array another leaf already holds (Add passes the
+            # same gradient to both inputs): copy, so that in-place updates of one leaf's
+            # .grad never change another's.
+            arr = arr.copy()
+        owned.add(id(arr.base if arr.base is not None else arr))
+        if x.grad is None:
+            x.grad = arr
+        else:
+            x.grad += arr
+
+    _run([t], [_seed(t, grad, "backward")], accumulate, create_graph=False, retain_graph=retain_graph)
+
+
+def grad(
+    outputs: Tensor | Sequence[Tensor],
+    inputs: Tensor | Sequence[Tensor],
+    grad_outputs: Any = None,
+    create_graph: bool = False,
+    retain_graph: bool | None = None,
+    allow_unused: bool = False,
+) -> tuple[Tensor | None, ...]:
+    """Gradients of `outputs` with respect to `inputs`, returned as Tensors (`.grad` untouched).
+
+    With `create_graph=True` the backward rules are recorded, so the returned gradients are
+    differentiable again: `grad(grad(f, x, create_graph=True)[0] @ v, x)` is a Hessian-vector
+    product. `retain_graph` defaults to `create_graph`.
+    """
+    outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, (Tensor, np.ndarray)):
+        grad_outputs = [grad_outputs] * len(outs) if grad_outputs is None else [grad_outputs]
+    if len(grad_outputs) != len(outs):
+        raise ValueError(f"grad: {len(grad_outputs)} grad_outputs for {len(outs)} outputs")
+    seeds = [_seed(o, g, "grad") for o, g in zip(outs, grad_outputs)]
+    wanted = {id(x): i for i, x in enumerate(ins)}
+    found: list[Tensor | None] = [None] * len(ins)
+
+    def capture(x: Tensor, g: Tensor) -> None:
+        if id(x) in wanted:
+            found[wanted[id(x)]] = g
+
+    keep = create_graph if retain_graph is None else retain_graph
+    _run(outs, seeds, capture, create_graph=create_graph, retain_graph=keep)
+    for x, g in zip(ins, found):
+        if g is None and not allow_unused:
+            raise RuntimeError(
+                f"grad: an input of shape {x.shape} was not used to compute the outputs "
+                "(pass allow_unused=True to get None for it)"
+            )
+    return tuple(found)

@@ -1,0 +1,139 @@
+"""The op-declaration mechanism: a `Function` holds an op's forward and its backward side by side.
+
+A Function's `forward` works on numpy arrays (fast); its `backward` receives the upstream
+gradient as a Tensor and returns one gradient per input, written in Tensor operations. The
+engine runs backward rules without recording, unless `create_graph=True` asks for a
+differentiable gradient: that is how higher-order derivatives come for free.
+
+The instance of a Function is the graph node (the "ctx"): it remembers its `inputs`, which of
+them need a gradient, and whatever `forward` saved on it.
+"""
+
+from __future__ import annotations
+
+import traceback
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from tinygrad_edu.tensor import Tensor
+
+
+class _GradMode:
+    """Process-wide switches read on every op (a plain class attribute is the cheapest lookup)."""
+
+    enabled = True
+    anomaly = False
+
+
+def is_grad_enabled() -> bool:
+    """True when ops record the graph (the default)."""
+    return _GradMode.enabled
+
+
+@contextmanager
+def _set_grad_enabled(mode: bool) -> Iterator[None]:
+    prev, _GradMode.enabled = _GradMode.enabled, mode
+    try:
+        yield
+    finally:
+        _GradMode.enabled = prev
+
+
+def no_grad():
+    """Context manager (and decorator) in which ops record nothing: inference and optimizer steps."""
+    return _set_grad_enabled(False)
+
+
+def enable_grad():
+    """Context manager that turns recording back on, e.g. inside `no_grad`."""
+    return _set_grad_enabled(True)
+
+
+@contextmanager
+def detect_anomaly() -> Iterator[None]:
+    """Raise at the first op whose forward output or backward gradient holds NaN or inf.
+
+    Costs one `isfinite` scan per op and a stack capture per recorded op, so it is off by default.
+    """
+    prev, _GradMode.anomaly = _GradMode.anomaly, True
+    try:
+        yield
+    finally:
+        _GradMode.anomaly = prev
+
+
+def _check_finite(fn: Function, arrays: tuple, where: str) -> None:
+    for i, a in enumerate(arrays):
+        if a is not None and a.dtype.kind == "f" and not np.isfinite(a).all():
+            what = "output" if where == "forward" else f"gradient for input {i}"
+            msg = f"detect_anomaly: {type(fn).__name__}.{where} produced NaN/inf in its {what}"
+            if where == "backward" and getattr(fn, "_stack", None):
+                msg += "\nThe op was created here:\n" + "".join(fn._stack)
+            raise FloatingPointError(msg)
+
+
+class Function:
+    """Base class of every differentiable op. Subclass it and define two static methods:
+
+    - ``forward(ctx, *xs: np.ndarray, **params) -> np.ndarray`` computes the output from the
+      inputs' arrays; it may save anything backward needs as attributes of ``ctx``.
+    - ``backward(ctx, grad: Tensor) -> Tensor | tuple[Tensor | None, ...]`` returns the
+      vector-Jacobian product for each input (None where ``ctx.needs_input_grad[i]`` is False),
+      written in Tensor operations. ``ctx.inputs`` are the input Tensors, ``ctx.output`` the
+      output Tensor. Gradients may have the broadcast shape: the engine un-broadcasts them.
+
+    Call it with ``MyOp.apply(x, y, param=...)``: positional arguments are inputs (scalars and
+    arrays are wrapped as constant Tensors), keyword arguments go to ``forward`` unchanged.
+    """
+
+    __slots__ = ("__dict__", "_out", "_stack", "inputs", "needs_input_grad")
+
+    inputs: tuple[Tensor, ...] | None
+    needs_input_grad: tuple[bool, ...]
+
+    @staticmethod
+    def forward(ctx: Any, *xs: np.ndarray, **params: Any) -> np.ndarray:
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Tensor | tuple[Tensor | None, ...] | None:
+        raise NotImplementedError
+
+    @property
+    def output(self) -> Tensor:
+        # NOTE: held weakly; a strong reference would make the cycle output -> node -> output,
+        # which only the cyclic GC frees, so activations would pile up between collections.
+        return self._out()
+
+    @classmethod
+    def apply(cls, *args: Any, **params: Any) -> Tensor:
+        from tinygrad_edu.tensor import Tensor, constant
+
+        ctx = cls()
+        xs = [a if isinstance(a, Tensor) else constant(a, args) for a in args]
+        try:
+            data = cls.forward(ctx, *[x.data for x in xs], **params)
+        except ValueError as e:
+            shapes = " and ".join(str(x.shape) for x in xs)
+            raise ValueError(f"{cls.__name__.lower()}: inputs of shapes {shapes}: {e}") from None
+        if _GradMode.anomaly:
+            _check_finite(ctx, (data,), "forward")
+        out = Tensor.__new__(Tensor)
+        out.data, out.grad, out.name, out._ctx = data, None, None, None
+        out.requires_grad = False
+        if _GradMode.enabled:
+            needs = tuple(x.requires_grad for x in xs)
+            if True in needs:
+                ctx.inputs, ctx.needs_input_grad = tuple(xs), needs
+                ctx._out = weakref.ref(out)
+                ctx._stack = traceback.format_stack()[:-1] if _GradMode.anomaly else None
+                out._ctx, out.requires_grad = ctx, True
+        return out
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}>"

@@ -1,0 +1,220 @@
+"""Activations and losses (`import tinygrad_edu.functional as F`).
+
+Softmax, log-softmax and the losses whose gradients the from-scratch MNIST write-ups derive by
+hand are ops of their own here, forward and backward side by side, written to stay finite for
+any logits.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tinygrad_edu.function import Function
+from tinygrad_edu.tensor import Tensor
+
+Reduction = str  # "mean" | "sum" | "none"
+
+
+def relu(x: Tensor) -> Tensor:
+    """max(x, 0); derivative 1[x > 0] (0 at the kink, as in PyTorch)."""
+    return x.relu()
+
+
+def sigmoid(x: Tensor) -> Tensor:
+    """1 / (1 + exp(-x)), computed without overflow for any x."""
+    return x.sigmoid()
+
+
+def tanh(x: Tensor) -> Tensor:
+    return x.tanh()
+
+
+def _shifted(x: np.ndarray, axis: int) -> np.ndarray:
+    # NOTE: softmax(x) = softmax(x - c) for any c; subtracting the max keeps exp() <= 1,
+    # so logits of 1e3 neither overflow to inf nor turn the result into NaN.
+    return x - np.max(x, axis=axis, keepdims=True)
+
+
+class Softmax(Function):
+    @staticmethod
+    def forward(ctx, x, axis):
+        ctx.axis = axis
+        e = np.exp(_shifted(x, axis))
+        return e / e.sum(axis=axis, keepdims=True)
+
+    @staticmethod
+    def backward(ctx, g):
+        """d softmax(x)_i/dx_j = s_i (δ_ij - s_j), so the VJP is s ⊙ (g - Σ_j g_j s_j)"""
+        s = ctx.output
+        return s * (g - (g * s).sum(ctx.axis, keepdims=True))
+
+
+class LogSoftmax(Function):
+    @staticmethod
+    def forward(ctx, x, axis):
+        ctx.axis = axis
+        z = _shifted(x, axis)
+        return z - np.log(np.exp(z).sum(axis=axis, keepdims=True))
+
+    @staticmethod
+    def backward(ctx, g):
+        """d log_softmax(x)_i/dx_j = δ_ij - s_j, so the VJP is g - softmax(x) Σ g"""
+        return g - ctx.output.exp() * g.sum(ctx.axis, keepdims=True)
+
+
+def softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """exp(x_i) / Σ_j exp(x_j) along `axis`."""
+    return Softmax.apply(x, axis=axis)
+
+
+def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """x_i - log Σ_j exp(x_j) along `axis`, through the log-sum-exp trick."""
+    return LogSoftmax.apply(x, axis=axis)
+
+
+def logsumexp(x: Tensor, axis: int = -1, keepdims: bool = False) -> Tensor:
+    """log Σ exp(x) along `axis`; derivative softmax(x)."""
+    # NOTE: the shift m is a constant (detached): the result does not depend on it.
+    m = Tensor(np.max(x.data, axis=axis, keepdims=True))
+    out = (x - m).exp().sum(axis, keepdims=True).log() + m
+    return out if keepdims else out.squeeze(axis)
+
+
+def _check_reduction(reduction: Reduction, fn: str) -> None:
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{fn}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def _reduce(loss: Tensor, reduction: Reduction, fn: str) -> Tensor:
+    _check_reduction(reduction, fn)
+    if reduction == "mean":
+        return loss.mean()
+    return loss.sum() if reduction == "sum" else loss
+
+
+def _class_targets(target: Any, logits_shape: tuple[int, ...], fn: str) -> np.ndarray:
+    y = np.asarray(target.data if isinstance(target, Tensor) else target)
+    if len(logits_shape) != 2:
+        raise ValueError(f"{fn}: input must have shape (N, C), got {logits_shape}")
+    n, c = logits_shape
+    if y.dtype.kind not in "iu":
+        raise TypeError(
+            f"{fn}: target must hold integer class indices, got dtype {y.dtype} "
+            "(build it with np.array(labels) or Tensor(labels, dtype=np.int64))"
+        )
+    if y.shape != (n,):
+        raise ValueError(f"{fn}: target of shape {y.shape} does not match input of shape {logits_shape}")
+    if n and (y.min() < 0 or y.max() >= c):
+        bad = y[(y < 0) | (y >= c)][0]
+        raise ValueError(f"{fn}: class index {bad} is outside [0, {c}) for input of shape {logits_shape}")
+    return y
+
+
+class CrossEntropy(Function):
+    @staticmethod
+    def forward(ctx, z, y, reduction):
+        ctx.y, ctx.reduction = y, reduction
+        logp = LogSoftmax.forward(ctx, z, axis=1)
+        loss = -logp[np.arange(len(y)), y]
+        if reduction == "mean":
+            return loss.mean() if len(y) else np.asarray(np.nan, dtype=z.dtype)
+        return loss.sum() if reduction == "sum" else loss
+
+    @staticmethod
+    def backward(ctx, g):
+        """dL/dz = (softmax(z) - onehot(y)) / N
+
+        With p = softmax(z), L = -(1/N) Σ_n log p[n, y_n] and ∂ log p_k/∂z_j = δ_kj - p_j:
+        ∂L/∂z[n, j] = -(1/N) (δ_{y_n j} - p[n, j]) = (p[n, j] - onehot(y)[n, j]) / N —
+        the `dZ2 = A2 - Y` (divided by m) of the hand-derived MNIST backprop.
+        """
+        z = ctx.inputs[0]
+        n = len(ctx.y)
+        onehot = np.zeros(z.shape, dtype=z.dtype)
+        onehot[np.arange(n), ctx.y] = 1
+        scale = {"mean": g * (1.0 / n), "sum": g}.get(ctx.reduction)
+        if scale is None:  # reduction="none": one upstream gradient per sample
+            scale = g.reshape(n, 1)
+        # NOTE: softmax(z) is recomputed as a recorded op so create_graph gives exact Hessians.
+        return (Softmax.apply(z, axis=1) - Tensor(onehot)) * scale
+
+
+def cross_entropy(logits: Tensor, target: Any, reduction: Reduction = "mean") -> Tensor:
+    """-(1/N) Σ_n log softmax(logits)[n, target_n]: logits (N, C), integer targets (N,) in [0, C)."""
+    y = _class_targets(target, logits.shape, "cross_entropy")
+    _check_reduction(reduction, "cross_entropy")
+    return CrossEntropy.apply(logits, y=y, reduction=reduction)
+
+
+def nll_loss(log_probs: Tensor, target: Any, reduction: Reduction = "mean") -> Tensor:
+    """-(1/N) Σ_n log_probs[n, target_n] (pair with log_softmax)."""
+    y = _class_targets(target, log_probs.shape, "nll_loss")
+    return _reduce(-log_probs[np.arange(len(y)), y], reduction, "nll_loss")
+
+
+def _same_shape(x: Tensor, y: Tensor, fn: str) -> None:
+    if x.shape != y.shape:
+        raise ValueError(
+            f"{fn}: input shape {x.shape} and target shape {y.shape} differ "
+            "(broadcasting them would silently compute a different loss)"
+        )
+
+
+def mse_loss(input: Tensor, target: Any, reduction: Reduction = "mean") -> Tensor:
+    """mean((input - target)²); derivative 2 (input - target) / N."""
+    target = target if isinstance(target, Tensor) else Tensor(np.asarray(target, dtype=input.dtype))
+    _same_shape(input, target, "mse_loss")
+    d = input - target
+    return _reduce(d * d, reduction, "mse_loss")
+
+
+class BinaryCrossEntropy(Function):
+    @staticmethod
+    def forward(ctx, p, y):
+        if p.size and (p.min() < 0 or p.max() > 1):
+            raise ValueError("binary_cross_entropy: input values must be probabilities in [0, 1]")
+        # NOTE: log(0) = -inf; like PyTorch, the logs are clamped at -100 so the loss stays finite.
+        with np.errstate(divide="ignore"):
+            return -(y * np.maximum(np.log(p), -100) + (1 - y) * np.maximum(np.log1p(-p), -100))
+
+    @staticmethod
+    def backward(ctx, g):
+        """dL/dp = (p - y) / (p (1 - p)), dL/dy = log(1 - p) - log(p)"""
+        p, y = ctx.inputs
+        np_, ny = ctx.needs_input_grad
+        # NOTE: p(1-p) is clamped at 1e-12 so a saturated p = 0 or 1 gives a large, finite grad.
+        gp = g * (p - y) / (p * (1 - p)).clip(min=1e-12) if np_ else None
+        gy = g * ((1 - p).log() - p.log()) if ny else None
+        return gp, gy
+
+
+def binary_cross_entropy(input: Tensor, target: Any, reduction: Reduction = "mean") -> Tensor:
+    """-mean(y log p + (1 - y) log(1 - p)) for probabilities p in [0, 1]."""
+    target = target if isinstance(target, Tensor) else Tensor(np.asarray(target, dtype=input.dtype))
+    _same_shape(input, target, "binary_cross_entropy")
+    return _reduce(BinaryCrossEntropy.apply(input, target), reduction, "binary_cross_entropy")
+
+
+class BinaryCrossEntropyWithLogits(Function):
+    @staticmethod
+    def forward(ctx, z, y):
+        # NOTE: log(1 + exp(z)) overflows for large z; max(z, 0) + log1p(exp(-|z|)) never does.
+        return np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))
+
+    @staticmethod
+    def backward(ctx, g):
+        """dL/dz = sigmoid(z) - y, dL/dy = -z"""
+        z, y = ctx.inputs
+        nz, ny = ctx.needs_input_grad
+        return (g * (z.sigmoid() - y) if nz else None), (-(g * z) if ny else None)
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target: Any, reduction: Reduction = "mean") -> Tensor:
+    """binary_cross_entropy(sigmoid(input), target), computed stably from the logits."""
+    target = target if isinstance(target, Tensor) else Tensor(np.asarray(target, dtype=input.dtype))
+    _same_shape(input, target, "binary_cross_entropy_with_logits")
+    return _reduce(
+        BinaryCrossEntropyWithLogits.apply(input, target), reduction, "binary_cross_entropy_with_logits"
+    )

@@ -1,0 +1,364 @@
+"""`Tensor`: a numpy array that remembers the op that made it, so gradients can flow back.
+
+Every method here is a thin front for an op in `ops.py` (where the derivative lives) or a
+composition of such ops; `backward` hands over to the engine in `engine.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from tinygrad_edu import rng
+from tinygrad_edu.function import Function
+
+Shape = tuple[int, ...]
+_ALLOWED_KINDS = "biuf"  # bool, int, unsigned, float: what arithmetic ops accept
+
+
+def _to_array(data: Any, dtype: Any) -> np.ndarray:
+    if isinstance(data, Tensor):
+        data = data.data
+    if isinstance(data, (np.ndarray, np.generic)):
+        arr = np.asarray(data, dtype=dtype)
+    elif isinstance(data, (str, bytes)) or data is None:
+        raise TypeError(f"Tensor: cannot make a tensor from {type(data).__name__} {data!r}")
+    else:  # Python numbers and (nested) lists: float32 by default, as in PyTorch
+        try:
+            arr = np.array(data, dtype=dtype or np.float32)
+        except ValueError as e:
+            raise ValueError(f"Tensor: data is not a rectangular array of numbers ({e})") from None
+        except TypeError as e:
+            raise TypeError(f"Tensor: data is not numeric ({e})") from None
+    if arr.dtype.kind not in _ALLOWED_KINDS:
+        raise TypeError(f"Tensor: data of dtype {arr.dtype} is not numeric")
+    return arr
+
+
+def constant(value: Any, args: Sequence[Any] = ()) -> Tensor:
+    """Wrap a non-Tensor operand. Scalars take the floating dtype of the Tensor they meet, so
+    `x32 * 2.0` and `x32 * np.float64(2)` stay float32 (PyTorch's rule for scalars)."""
+    if np.ndim(value) == 0 and not isinstance(value, np.ndarray):
+        for a in args:
+            if isinstance(a, Tensor) and a.data.dtype.kind == "f":
+                return Tensor(np.asarray(value, dtype=a.data.dtype))
+    return Tensor(value)
+
+
+class Tensor:
+    """An n-dimensional array with reverse-mode automatic differentiation.
+
+    `Tensor(data, requires_grad=False, dtype=None, name=None)`: Python numbers and lists become
+    float32; an `np.ndarray` keeps its dtype (float64 stays float64) and is shared, not copied.
+    After `backward()`, `.grad` is an `np.ndarray` of the tensor's shape and dtype; gradients
+    accumulate across calls until an optimizer's `zero_grad()` resets them to None.
+    """
+
+    __slots__ = ("__weakref__", "_ctx", "data", "grad", "name", "requires_grad")
+    __array_priority__ = 1000  # so `ndarray * Tensor` defers to Tensor.__rmul__
+    __hash__ = object.__hash__  # == is elementwise, so identity is the hash (as in PyTorch)
+
+    def __init__(
+        self, data: Any, requires_grad: bool = False, dtype: Any = None, name: str | None = None
+    ) -> None:
+        self.data: np.ndarray = _to_array(data, dtype)
+        self.grad: np.ndarray | None = None
+        self.name = name
+        self._ctx: Function | None = None
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    # ---- properties and conversions -------------------------------------------------------
+    @property
+    def shape(self) -> Shape:
+        return self.data.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def grad_fn(self) -> Function | None:
+        """The graph node that produced this tensor (None for leaves)."""
+        return self._ctx
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._ctx is None
+
+    def requires_grad_(self, flag: bool = True) -> Tensor:
+        if flag and self.data.dtype.kind != "f":
+            raise TypeError(
+                f"Tensor of dtype {self.data.dtype} cannot require grad: "
+                "only floating-point tensors have gradients"
+            )
+        self.requires_grad = flag
+        return self
+
+    def numpy(self) -> np.ndarray:
+        """The underlying array (shared, not copied)."""
+        return self.data
+
+    def item(self) -> float | int | bool:
+        if self.data.size != 1:
+            raise ValueError(f"item: only one-element tensors, got shape {self.shape}")
+        return self.data.item()
+
+    def tolist(self) -> Any:
+        return self.data.tolist()
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        if copy:
+            return np.array(self.data, dtype=dtype, copy=True)
+        return self.data if dtype is None else self.data.astype(dtype, copy=False)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __bool__(self) -> bool:
+        return bool(self.data)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", prefix="Tensor(")
+        extra = f", dtype={self.data.dtype}"
+        if self._ctx is not None:
+            extra += f", grad_fn={type(self._ctx).__name__}"
+        elif self.requires_grad:
+            extra += ", requires_grad=True"
+        if self.name:
+            extra += f", name={self.name!r}"
+        return f"Tensor({body}{extra})"
+
+    def detach(self) -> Tensor:
+        """A new leaf sharing this tensor's data, cut from the graph."""
+        return Tensor(self.data)
+
+    def astype(self, dtype: Any) -> Tensor:
+        """A constant copy in another dtype (cut from the graph, like numpy's astype)."""
+        return Tensor(self.data.astype(dtype))
+
+    def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) into `.grad` of every leaf that requires grad.
+
+        `grad` is the upstream gradient (needed unless self has one element). The graph's saved
+        values are freed afterwards unless `retain_graph=True`.
+        """
+        from tinygrad_edu.engine import backward
+
+        backward(self, grad, retain_graph=retain_graph)
+
+    # ---- arithmetic (ops.py holds the derivatives) -----------------------------------------
+    def __add__(self, other: Any) -> Tensor:
+        return ops.Add.apply(self, other)
+
+    def __radd__(self, other: Any) -> Tensor:
+        return ops.Add.apply(other, self)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return ops.Sub.apply(self, other)
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return ops.Sub.apply(other, self)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return ops.Mul.apply(self, other)
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return ops.Mul.apply(other, self)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return ops.Div.apply(self, other)
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return ops.Div.apply(other, self)
+
+    def __pow__(self, other: Any) -> Tensor:
+        return ops.Pow.apply(self, other)
+
+    def __rpow__(self, other: Any) -> Tensor:
+        return ops.Pow.apply(other, self)
+
+    def __neg__(self) -> Tensor:
+        return ops.Neg.apply(self)
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return ops.MatMul.apply(self, other)
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return ops.MatMul.apply(other, self)
+
+    def __getitem__(self, idx: Any) -> Tensor:
+        return ops.Index.apply(self, idx=ops.as_index(idx))
+
+    # Comparisons are not differentiable: they return constant bool tensors.
+    def _compare(self, other: Any, fn: Any) -> Tensor:
+        other = other.data if isinstance(other, Tensor) else other
+        return Tensor(fn(self.data, other))
+
+    def __lt__(self, other: Any) -> Tensor:
+        return self._compare(other, np.less)
+
+    def __le__(self, other: Any) -> Tensor:
+        return self._compare(other, np.less_equal)
+
+    def __gt__(self, other: Any) -> Tensor:
+        return self._compare(other, np.greater)
+
+    def __ge__(self, other: Any) -> Tensor:
+        return self._compare(other, np.greater_equal)
+
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return self._compare(other, np.equal)
+
+    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return self._compare(other, np.not_equal)
+
+    # ---- named ops --------------------------------------------------------------------------
+    def add(self, other: Any) -> Tensor:
+        return self + other
+
+    def sub(self, other: Any) -> Tensor:
+        return self - other
+
+    def mul(self, other: Any) -> Tensor:
+        return self * other
+
+    def div(self, other: Any) -> Tensor:
+        return self / other
+
+    def pow(self, other: Any) -> Tensor:
+        return self**other
+
+    def matmul(self, other: Any) -> Tensor:
+        return self @ other
+
+    def exp(self) -> Tensor:
+        return ops.Exp.apply(self)
+
+    def log(self) -> Tensor:
+        return ops.Log.apply(self)
+
+    def sqrt(self) -> Tensor:
+        return ops.Sqrt.apply(self)
+
+    def tanh(self) -> Tensor:
+        return ops.Tanh.apply(self)
+
+    def sigmoid(self) -> Tensor:
+        return ops.Sigmoid.apply(self)
+
+    def relu(self) -> Tensor:
+        return ops.ReLU.apply(self)
+
+    def abs(self) -> Tensor:
+        return ops.Abs.apply(self)
+
+    def clip(self, min: float | None = None, max: float | None = None) -> Tensor:
+        return ops.Clip.apply(self, lo=min, hi=max)
+
+    clamp = clip
+
+    def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        return ops.Sum.apply(self, axis=ops.norm_axis(axis, self.ndim), keepdims=keepdims)
+
+    def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        axis = ops.norm_axis(axis, self.ndim)
+        count = int(np.prod([self.shape[a] for a in axis]))
+        return self.sum(axis, keepdims) * (1.0 / count)
+
+    def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        return ops.Max.apply(self, axis=ops.norm_axis(axis, self.ndim), keepdims=keepdims)
+
+    def min(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        return -((-self).max(axis, keepdims))
+
+    def argmax(self, axis: int | None = None) -> Tensor:
+        return Tensor(np.argmax(self.data, axis=axis))
+
+    def softmax(self, axis: int = -1) -> Tensor:
+        from tinygrad_edu.functional import softmax
+
+        return softmax(self, axis)
+
+    def log_softmax(self, axis: int = -1) -> Tensor:
+        from tinygrad_edu.functional import log_softmax
+
+        return log_softmax(self, axis)
+
+    # ---- shape ops ----------------------------------------------------------------------------
+    def reshape(self, *shape: Any) -> Tensor:
+        shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+        return ops.Reshape.apply(self, shape=shape)
+
+    view = reshape
+
+    def flatten(self, start_dim: int = 0) -> Tensor:
+        return self.reshape(self.shape[:start_dim] + (-1,))
+
+    def permute(self, *axes: Any) -> Tensor:
+        axes = tuple(axes[0]) if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
+        return ops.Permute.apply(self, axes=axes)
+
+    def transpose(self, dim0: int = -2, dim1: int = -1) -> Tensor:
+        """Swap two axes (PyTorch's meaning; `permute` takes a full order)."""
+        axes = list(range(self.ndim))
+        axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
+        return self.permute(axes)
+
+    @property
+    def T(self) -> Tensor:
+        """All axes reversed (numpy's meaning): the matrix transpose for 2-D tensors."""
+        return self.permute(tuple(range(self.ndim - 1, -1, -1)))
+
+    def unsqueeze(self, axis: int) -> Tensor:
+        axis = axis if axis >= 0 else axis + self.ndim + 1
+        return self.reshape(self.shape[:axis] + (1,) + self.shape[axis:])
+
+    def squeeze(self, axis: int | None = None) -> Tensor:
+        return self.reshape(np.squeeze(self.data, axis).shape)
+
+
+# ---- creation ----------------------------------------------------------------------------------
+def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+
+
+def zeros(*shape: Any, dtype: Any = np.float32, requires_grad: bool = False) -> Tensor:
+    return Tensor(np.zeros(_shape(shape), dtype=dtype), requires_grad=requires_grad)
+
+
+def ones(*shape: Any, dtype: Any = np.float32, requires_grad: bool = False) -> Tensor:
+    return Tensor(np.ones(_shape(shape), dtype=dtype), requires_grad=requires_grad)
+
+
+def randn(*shape: Any, dtype: Any = np.float32, requires_grad: bool = False) -> Tensor:
+    """Standard normal samples from the library's generator (see `manual_seed`)."""
+    data = rng.generator().standard_normal(_shape(shape)).astype(dtype, copy=False)
+    return Tensor(data, requires_grad=requires_grad)
+
+
+def rand(*shape: Any, dtype: Any = np.float32, requires_grad: bool = False) -> Tensor:
+    """Uniform samples on [0, 1) from the library's generator (see `manual_seed`)."""
+    data = rng.generator().random(_shape(shape)).astype(dtype, copy=False)
+    return Tensor(data, requires_grad=requires_grad)
+
+
+def _shape(shape: tuple) -> Shape:
+    return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+
+
+from tinygrad_edu import ops  # noqa: E402  (ops.py needs Tensor defined first)
