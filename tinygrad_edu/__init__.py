@@ -4,8 +4,9 @@ Core: `Tensor` (tensor.py), the op mechanism `Function` (function.py), the primi
 (ops.py), the backward engine (engine.py) and gradient checking (gradcheck.py).
 """
 
+# function.py first: it defines Function, which tensor.py (imported at its end) builds on.
+from tinygrad_edu.function import Function, detect_anomaly, enable_grad, is_grad_enabled, no_grad  # isort: skip
 from tinygrad_edu.engine import grad
-from tinygrad_edu.function import Function, detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from tinygrad_edu.gradcheck import GradcheckError, gradcheck, numerical_grad
 from tinygrad_edu.ops import concatenate, stack, where
 from tinygrad_edu.rng import manual_seed

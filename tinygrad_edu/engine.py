@@ -51,16 +51,6 @@ def _count_uses(roots: Sequence[Tensor]) -> dict[int, int]:
     return uses
 
 
-def _input_grads(node: Function, g: Tensor) -> tuple:
-    grads = node.backward(node, g)
-    grads = grads if isinstance(grads, tuple) else (grads,)
-    if len(grads) != len(node.inputs):
-        raise RuntimeError(
-            f"{type(node).__name__}.backward returned {len(grads)} gradients for {len(node.inputs)} inputs"
-        )
-    return grads
-
-
 def _run(
     roots: Sequence[Tensor],
     seeds: Sequence[Tensor],
@@ -82,7 +72,14 @@ def _run(
             node = t._ctx
             if node is None:
                 continue
-            in_grads = _input_grads(node, g)
+            in_grads = node.backward(node, g)
+            if type(in_grads) is not tuple:
+                in_grads = (in_grads,)
+            if len(in_grads) != len(node.inputs):
+                raise RuntimeError(
+                    f"{type(node).__name__}.backward returned {len(in_grads)} gradients "
+                    f"for {len(node.inputs)} inputs"
+                )
             for hook in _hooks:
                 hook(t, node, g, in_grads)
             if _GradMode.anomaly:
@@ -90,7 +87,8 @@ def _run(
             for x, needed, gx in zip(node.inputs, node.needs_input_grad, in_grads):
                 if not needed:
                     continue
-                gx = _fit(gx, x, node)
+                if type(gx) is not Tensor or gx.data.shape != x.data.shape:
+                    gx = _fit(gx, x, node)
                 k = id(x)
                 grads[k] = grads[k] + gx if k in grads else gx
                 uses[k] -= 1

@@ -112,8 +112,6 @@ class Function:
 
     @classmethod
     def apply(cls, *args: Any, **params: Any) -> Tensor:
-        from tinygrad_edu.tensor import Tensor, constant
-
         ctx = cls()
         xs = [a if isinstance(a, Tensor) else constant(a, args) for a in args]
         try:
@@ -124,10 +122,9 @@ class Function:
         if _GradMode.anomaly:
             _check_finite(ctx, (data,), "forward")
         out = Tensor.__new__(Tensor)
-        out.data, out.grad, out.name, out._ctx = data, None, None, None
-        out.requires_grad = False
+        out.data, out.grad, out.name, out._ctx, out.requires_grad = data, None, None, None, False
         if _GradMode.enabled:
-            needs = tuple(x.requires_grad for x in xs)
+            needs = tuple([x.requires_grad for x in xs])
             if True in needs:
                 ctx.inputs, ctx.needs_input_grad = tuple(xs), needs
                 ctx._out = weakref.ref(out)
@@ -137,3 +134,7 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
+
+
+# Imported last: tensor.py builds on Function (the package __init__ imports this module first).
+from tinygrad_edu.tensor import Tensor, constant  # noqa: E402

@@ -40,7 +40,7 @@ def _to_array(data: Any, dtype: Any) -> np.ndarray:
 def constant(value: Any, args: Sequence[Any] = ()) -> Tensor:
     """Wrap a non-Tensor operand. Scalars take the floating dtype of the Tensor they meet, so
     `x32 * 2.0` and `x32 * np.float64(2)` stay float32 (PyTorch's rule for scalars)."""
-    if np.ndim(value) == 0 and not isinstance(value, np.ndarray):
+    if isinstance(value, (int, float, np.generic)):
         for a in args:
             if isinstance(a, Tensor) and a.data.dtype.kind == "f":
                 return Tensor(np.asarray(value, dtype=a.data.dtype))
