@@ -11,6 +11,9 @@ from tinygrad_edu.gradcheck import GradcheckError, gradcheck, numerical_grad
 from tinygrad_edu.ops import concatenate, stack, where
 from tinygrad_edu.rng import manual_seed
 from tinygrad_edu.tensor import Tensor, ones, rand, randn, tensor, zeros
+from tinygrad_edu.trace import trace
+
+from tinygrad_edu import data, experiments, viz  # isort: skip  (study tools and data build on the core)
 
 __version__ = "0.1.0"
 
@@ -19,8 +22,10 @@ __all__ = [
     "GradcheckError",
     "Tensor",
     "concatenate",
+    "data",
     "detect_anomaly",
     "enable_grad",
+    "experiments",
     "grad",
     "gradcheck",
     "is_grad_enabled",
@@ -32,6 +37,8 @@ __all__ = [
     "randn",
     "stack",
     "tensor",
+    "trace",
+    "viz",
     "where",
     "zeros",
 ]
