@@ -72,7 +72,7 @@ def _run(
             node = t._ctx
             if node is None:
                 continue
-            in_grads = node.backward(node, g)
+            in_grads = node.backward(node, g) if not _GradMode.anomaly else _checked_backward(node, g)
             if type(in_grads) is not tuple:
                 in_grads = (in_grads,)
             if len(in_grads) != len(node.inputs):
@@ -82,8 +82,6 @@ def _run(
                 )
             for hook in _hooks:
                 hook(t, node, g, in_grads)
-            if _GradMode.anomaly:
-                _check_finite(node, tuple(getattr(x, "data", x) for x in in_grads), "backward")
             for x, needed, gx in zip(node.inputs, node.needs_input_grad, in_grads):
                 if not needed:
                     continue
@@ -97,6 +95,23 @@ def _run(
             if not retain_graph:
                 node.inputs = None
                 node.__dict__.clear()
+
+
+def _checked_backward(node: Function, g: Tensor) -> Any:
+    """node.backward under detect_anomaly: NaN/inf in its result is blamed on this node."""
+    # NOTE: the rule's own ops must not run the forward check, or sqrt'(0) = g / (2 * 0) would
+    # be reported as a Div forward instead of the Sqrt backward it really is.
+    _GradMode.anomaly = False
+    try:
+        grads = node.backward(node, g)
+    finally:
+        _GradMode.anomaly = True
+    _check_finite(
+        node,
+        tuple(getattr(x, "data", x) for x in (grads if isinstance(grads, tuple) else (grads,))),
+        "backward",
+    )
+    return grads
 
 
 def _fit(gx: Any, x: Tensor, node: Function) -> Tensor:

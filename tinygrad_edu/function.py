@@ -119,6 +119,8 @@ class Function:
         except ValueError as e:
             shapes = " and ".join(str(x.shape) for x in xs)
             raise ValueError(f"{cls.__name__.lower()}: inputs of shapes {shapes}: {e}") from None
+        if type(data) is not np.ndarray:  # numpy returns scalars from full reductions
+            data = np.asarray(data)
         if _GradMode.anomaly:
             _check_finite(ctx, (data,), "forward")
         out = Tensor.__new__(Tensor)

@@ -173,8 +173,6 @@ def mse_loss(input: Tensor, target: Any, reduction: Reduction = "mean") -> Tenso
 class BinaryCrossEntropy(Function):
     @staticmethod
     def forward(ctx, p, y):
-        if p.size and (p.min() < 0 or p.max() > 1):
-            raise ValueError("binary_cross_entropy: input values must be probabilities in [0, 1]")
         # NOTE: log(0) = -inf; like PyTorch, the logs are clamped at -100 so the loss stays finite.
         with np.errstate(divide="ignore"):
             return -(y * np.maximum(np.log(p), -100) + (1 - y) * np.maximum(np.log1p(-p), -100))
@@ -194,6 +192,12 @@ def binary_cross_entropy(input: Tensor, target: Any, reduction: Reduction = "mea
     """-mean(y log p + (1 - y) log(1 - p)) for probabilities p in [0, 1]."""
     target = target if isinstance(target, Tensor) else Tensor(np.asarray(target, dtype=input.dtype))
     _same_shape(input, target, "binary_cross_entropy")
+    p = input.data
+    if p.size and not (p.min() >= 0 and p.max() <= 1):  # `not >=` also catches NaN
+        raise ValueError(
+            f"binary_cross_entropy: input of shape {input.shape} must hold probabilities in [0, 1], "
+            f"found values in [{p.min()}, {p.max()}] (apply sigmoid first, or use the _with_logits variant)"
+        )
     return _reduce(BinaryCrossEntropy.apply(input, target), reduction, "binary_cross_entropy")
 
 

@@ -37,7 +37,8 @@ def numerical_grad(
     v: np.ndarray | None = None,
 ) -> list[np.ndarray | None]:
     """Finite-difference gradient of L = Σ v ⊙ fn(*inputs) (v = ones by default) for each input
-    that requires grad (None for the others), in the inputs' own dtype.
+    that requires grad (None for the others). `fn` is evaluated in the inputs' own dtype (so
+    float32 round-off shows); the differences are returned as float64 arrays.
 
     central: (L(x + eps) - L(x - eps)) / (2 eps), error O(eps²) from truncation;
     forward: (L(x + eps) - L(x)) / eps, error O(eps). Both add round-off ~ machine eps / eps.

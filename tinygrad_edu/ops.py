@@ -33,14 +33,14 @@ def sum_to(g: Tensor, shape: tuple[int, ...]) -> Tensor:
     return g
 
 
-def norm_axis(axis: int | tuple[int, ...] | None, ndim: int) -> tuple[int, ...]:
+def norm_axis(axis: int | tuple[int, ...] | None, ndim: int, op: str) -> tuple[int, ...]:
     """`axis` as a sorted tuple of non-negative ints (None means every axis)."""
     if axis is None:
         return tuple(range(ndim))
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     for a in axes:
         if not -ndim <= a < max(ndim, 1):
-            raise ValueError(f"axis {a} is out of range for a tensor with {ndim} dimensions")
+            raise ValueError(f"{op}: axis {a} is out of range for a tensor with {ndim} dimensions")
     return tuple(sorted(int(a) % max(ndim, 1) for a in axes))
 
 

@@ -27,11 +27,11 @@ def _to_array(data: Any, dtype: Any) -> np.ndarray:
         raise TypeError(f"Tensor: cannot make a tensor from {type(data).__name__} {data!r}")
     else:  # Python numbers and (nested) lists: float32 by default, as in PyTorch
         try:
-            arr = np.array(data, dtype=dtype or np.float32)
+            arr = np.array(data)  # no dtype yet: casting to float would accept "1.5" and None
         except ValueError as e:
             raise ValueError(f"Tensor: data is not a rectangular array of numbers ({e})") from None
-        except TypeError as e:
-            raise TypeError(f"Tensor: data is not numeric ({e})") from None
+        if arr.dtype.kind in _ALLOWED_KINDS:
+            arr = arr.astype(dtype or np.float32, copy=False)
     if arr.dtype.kind not in _ALLOWED_KINDS:
         raise TypeError(f"Tensor: data of dtype {arr.dtype} is not numeric")
     return arr
@@ -273,15 +273,15 @@ class Tensor:
     clamp = clip
 
     def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
-        return ops.Sum.apply(self, axis=ops.norm_axis(axis, self.ndim), keepdims=keepdims)
+        return ops.Sum.apply(self, axis=ops.norm_axis(axis, self.ndim, "sum"), keepdims=keepdims)
 
     def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
-        axis = ops.norm_axis(axis, self.ndim)
+        axis = ops.norm_axis(axis, self.ndim, "mean")
         count = int(np.prod([self.shape[a] for a in axis]))
-        return self.sum(axis, keepdims) * (1.0 / count)
+        return self.sum(axis, keepdims) * (1.0 / count if count else np.nan)  # empty: NaN, as numpy
 
     def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
-        return ops.Max.apply(self, axis=ops.norm_axis(axis, self.ndim), keepdims=keepdims)
+        return ops.Max.apply(self, axis=ops.norm_axis(axis, self.ndim, "max"), keepdims=keepdims)
 
     def min(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
         return -((-self).max(axis, keepdims))
