@@ -1,0 +1,342 @@
+"""Graph semantics: accumulation, reuse, no_grad/detach, deep graphs, memory, graph freeing,
+higher-order gradients with `tg.grad`, dtypes and the independence of leaf gradients."""
+
+import gc
+import sys
+import tracemalloc
+
+import numpy as np
+import pytest
+
+import tinygrad_edu as tg
+from tinygrad_edu import Tensor, engine
+from tinygrad_edu import functional as F
+
+
+def leaf(*values: float) -> Tensor:
+    return Tensor(np.array(values, dtype=np.float64), requires_grad=True)
+
+
+# ---- accumulation and reuse ----------------------------------------------------------------------
+def test_gradients_accumulate_across_backward_calls() -> None:
+    x = leaf(1.0, -2.0, 3.0)
+    (x * 3).sum().backward()
+    (x * 3).sum().backward()
+    np.testing.assert_array_equal(x.grad, [6.0, 6.0, 6.0])
+    (x * x).sum().backward()
+    np.testing.assert_array_equal(x.grad, 6 + 2 * x.data)
+
+
+def test_diamond() -> None:
+    """d = (2a) · exp(a): both paths from a meet again at d, dd/da = 2 exp(a) + 2a exp(a)."""
+    a = leaf(-1.0, 0.5, 2.0)
+    b, c = a * 2, a.exp()
+    (b * c).sum().backward()
+    np.testing.assert_allclose(a.grad, 2 * np.exp(a.data) * (1 + a.data), rtol=1e-15)
+
+
+def test_intermediate_reused() -> None:
+    a = leaf(1.5)
+    b = a + a
+    c = b + b
+    c.backward()
+    assert a.grad[0] == 4.0
+    p = leaf(1.5)
+    q = p * p
+    (q * q + q).backward()  # p⁴ + p²
+    np.testing.assert_allclose(p.grad, 4 * 1.5**3 + 2 * 1.5, rtol=1e-15)
+
+
+def test_tensor_used_many_times() -> None:
+    a = leaf(2.0)
+    s = a
+    for _ in range(50):
+        s = s + a * a
+    s.backward()  # a + 50 a², derivative 1 + 100 a
+    assert a.grad[0] == 201.0
+
+
+# ---- no_grad, detach, leaves without grad --------------------------------------------------------
+def test_no_grad_records_nothing() -> None:
+    x = leaf(1.0, 2.0)
+    with tg.no_grad():
+        assert not tg.is_grad_enabled()
+        y = x * 2 + 1
+        with tg.enable_grad():
+            z = x * 2
+    assert tg.is_grad_enabled()
+    assert not y.requires_grad and y.grad_fn is None
+    assert z.requires_grad and z.grad_fn is not None
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        y.sum().backward()
+
+
+def test_no_grad_as_decorator_and_after_an_exception() -> None:
+    @tg.no_grad()
+    def infer(x: Tensor) -> Tensor:
+        return x.exp()
+
+    x = leaf(1.0)
+    assert not infer(x).requires_grad
+    assert not infer(x).requires_grad  # the decorator works on every call
+    assert tg.is_grad_enabled()
+    with pytest.raises(ZeroDivisionError), tg.no_grad():
+        raise ZeroDivisionError
+    assert tg.is_grad_enabled()
+
+
+def test_detach_shares_data_and_cuts_the_graph() -> None:
+    x = leaf(1.0, 2.0, 3.0)
+    d = x.detach()
+    assert np.shares_memory(d.data, x.data)
+    assert not d.requires_grad and d.grad_fn is None
+    (d * x).sum().backward()  # only the x factor is differentiated
+    np.testing.assert_array_equal(x.grad, x.data)
+
+
+def test_leaves_without_requires_grad_get_no_grad_and_no_work() -> None:
+    w = Tensor(np.array([1.0, 2.0]))
+    x = leaf(3.0, 4.0)
+    c = w.exp().log()  # built from constants only: not recorded at all
+    assert c.grad_fn is None and not c.requires_grad
+    seen = []
+    engine._hooks.append(lambda t, node, g, in_grads: seen.append((type(node).__name__, in_grads)))
+    try:
+        (c * x).sum().backward()
+    finally:
+        engine._hooks.pop()
+    assert w.grad is None and c.grad is None
+    np.testing.assert_allclose(x.grad, [1.0, 2.0], rtol=1e-15)
+    assert [name for name, _ in seen] == ["Sum", "Mul"]
+    assert seen[1][1][0] is None  # Mul computed no gradient for the constant factor
+
+
+# ---- deep graphs and memory ----------------------------------------------------------------------
+def test_deep_chain_has_no_recursion_limit() -> None:
+    x = leaf(0.5)
+    y = x
+    for _ in range(10_000):
+        y = y * 1.0001
+    limit = sys.getrecursionlimit()
+    y.backward()
+    assert sys.getrecursionlimit() == limit
+    np.testing.assert_allclose(x.grad, [1.0001**10_000], rtol=1e-10)
+    np.testing.assert_allclose(y.data, [0.5 * 1.0001**10_000], rtol=1e-10)
+
+
+def test_deep_graph_is_freed_without_backward() -> None:
+    y = leaf(1.0)
+    for _ in range(10_000):
+        y = y + 1.0
+    del y  # dropping a 10,000-deep graph must not overflow the C stack either
+
+
+def _live(cls: type) -> int:
+    return sum(isinstance(o, cls) for o in gc.get_objects())
+
+
+def test_memory_stays_flat_over_training_steps() -> None:
+    """200 steps of a small MLP with the cyclic GC switched off: every graph, used by backward or
+    not, must be freed by reference counting alone (no cycles), so live Tensors, graph nodes and
+    traced memory stay flat."""
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((32, 20)).astype(np.float32), rng.integers(0, 5, 32)
+    params = [
+        Tensor(rng.standard_normal(s).astype(np.float32) * 0.3, requires_grad=True)
+        for s in ((20, 16), (16,), (16, 5), (5,))
+    ]
+
+    def loss() -> Tensor:
+        w1, b1, w2, b2 = params
+        return F.cross_entropy((Tensor(x) @ w1 + b1).relu() @ w2 + b2, y)
+
+    def step() -> None:
+        loss().backward()
+        with tg.no_grad():
+            for p in params:
+                p.data -= 0.1 * p.grad
+                p.grad = None
+        loss().item()  # an evaluation outside no_grad: a recorded graph that backward never sees
+
+    gc.collect()
+    gc.disable()
+    tracemalloc.start()
+    try:
+        for _ in range(20):
+            step()
+        counts, mem = (_live(Tensor), _live(tg.Function)), tracemalloc.get_traced_memory()[0]
+        for _ in range(200):
+            step()
+        assert (_live(Tensor), _live(tg.Function)) == counts
+        assert tracemalloc.get_traced_memory()[0] - mem < 64 * 1024
+    finally:
+        tracemalloc.stop()
+        gc.enable()
+
+
+# ---- graph lifetime ------------------------------------------------------------------------------
+def test_backward_frees_the_graph() -> None:
+    x = leaf(1.0, 2.0)
+    y = (x * x).sum()
+    y.backward()
+    with pytest.raises(RuntimeError, match="retain_graph"):
+        y.backward()
+
+
+def test_retain_graph_allows_a_second_backward() -> None:
+    x = leaf(1.0, 2.0)
+    y = (x * x).sum()
+    y.backward(retain_graph=True)
+    y.backward()
+    np.testing.assert_array_equal(x.grad, 4 * x.data)
+
+
+# ---- tg.grad and higher order --------------------------------------------------------------------
+def hessian(f, x: Tensor) -> np.ndarray:
+    """Row i of the Hessian is the gradient of (∂f/∂x)_i."""
+    (g,) = tg.grad(f(x), x, create_graph=True)
+    return np.stack([tg.grad(g[i], x, retain_graph=True)[0].data for i in range(x.shape[0])])
+
+
+def test_grad_returns_tensors_and_leaves_dot_grad_alone() -> None:
+    x = leaf(1.0, -2.0)
+    (g,) = tg.grad((x**3).sum(), x)
+    assert isinstance(g, Tensor) and not g.requires_grad
+    np.testing.assert_array_equal(g.data, 3 * x.data**2)
+    assert x.grad is None
+
+
+def test_second_and_third_derivatives_of_cubic() -> None:
+    x = leaf(1.0, -2.0, 0.5)
+    (g,) = tg.grad((x**3).sum(), x, create_graph=True)
+    assert g.requires_grad
+    (h,) = tg.grad(g.sum(), x, create_graph=True)
+    np.testing.assert_allclose(h.data, 6 * x.data, rtol=1e-15)
+    (t,) = tg.grad(h.sum(), x)
+    np.testing.assert_allclose(t.data, [6.0, 6.0, 6.0], rtol=1e-15)
+    np.testing.assert_allclose(hessian(lambda x: (x**3).sum(), x), np.diag(6 * x.data), rtol=1e-15)
+
+
+def test_hessian_vector_product_of_quadratic_form() -> None:
+    rng = np.random.default_rng(0)
+    A, v = rng.standard_normal((4, 4)), rng.standard_normal(4)
+    x = Tensor(rng.standard_normal(4), requires_grad=True)
+    (g,) = tg.grad(x @ Tensor(A) @ x, x, create_graph=True)
+    np.testing.assert_allclose(g.data, (A + A.T) @ x.data, rtol=1e-12)
+    (hv,) = tg.grad((g * Tensor(v)).sum(), x)
+    np.testing.assert_allclose(hv.data, (A + A.T) @ v, rtol=1e-12)
+    np.testing.assert_allclose(hessian(lambda x: x @ Tensor(A) @ x, x), A + A.T, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "f",
+    [
+        lambda z: F.logsumexp(z, axis=0),
+        lambda z: F.cross_entropy(z.reshape(1, -1), np.array([2])),
+        lambda z: -F.log_softmax(z)[2],
+    ],
+    ids=["logsumexp", "cross_entropy", "log_softmax"],
+)
+def test_softmax_family_hessian(f) -> None:
+    """∇² logsumexp(z) = ∇² CE(z, y) = diag(p) - p pᵀ with p = softmax(z)."""
+    z = Tensor(np.array([0.3, -1.2, 2.0, 0.7]), requires_grad=True)
+    p = np.exp(z.data) / np.exp(z.data).sum()
+    np.testing.assert_allclose(hessian(f, z), np.diag(p) - np.outer(p, p), rtol=1e-12, atol=1e-15)
+
+
+def test_grad_with_grad_outputs_and_several_inputs() -> None:
+    x, w = leaf(1.0, 2.0), leaf(3.0, -1.0)
+    v = np.array([0.5, -2.0])
+    gx, gw = tg.grad(x * w, [x, w], grad_outputs=v)
+    np.testing.assert_array_equal(gx.data, v * w.data)
+    np.testing.assert_array_equal(gw.data, v * x.data)
+
+
+def test_grad_allow_unused() -> None:
+    x, unused = leaf(1.0), leaf(2.0)
+    with pytest.raises(RuntimeError, match="allow_unused"):
+        tg.grad((x * 2).sum(), [x, unused])
+    gx, gu = tg.grad((x * 2).sum(), [x, unused], allow_unused=True)
+    assert gx.data[0] == 2.0 and gu is None
+
+
+# ---- dtypes --------------------------------------------------------------------------------------
+def test_float32_graph_gets_float32_gradients() -> None:
+    x = Tensor([1.0, -2.0, 3.0], requires_grad=True)
+    w = Tensor(np.ones((3, 2), dtype=np.float32), requires_grad=True)
+    loss = F.sigmoid((x * 2.0) @ w).sum() * np.float64(0.5) + (x**2).mean()
+    assert loss.dtype == np.float32
+    loss.backward()
+    assert x.grad.dtype == np.float32 and w.grad.dtype == np.float32
+
+
+@pytest.mark.parametrize(
+    "op",
+    [
+        lambda x: x * 2.0,
+        lambda x: x * np.float64(2),
+        lambda x: np.float64(2) * x,
+        lambda x: x / np.float64(3),
+        lambda x: 1.0 - x,
+        lambda x: x**2,
+        lambda x: 2.0**x,
+    ],
+)
+def test_python_and_numpy_scalars_keep_float32(op) -> None:
+    assert op(Tensor([1.0, 2.0])).dtype == np.float32
+
+
+def test_mixed_precision_grads_take_each_leaf_dtype() -> None:
+    a = Tensor(np.ones(2, dtype=np.float32), requires_grad=True)
+    b = Tensor(np.ones(2, dtype=np.float64), requires_grad=True)
+    out = (a * b).sum()
+    assert out.dtype == np.float64  # numpy's promotion
+    out.backward()
+    assert a.grad.dtype == np.float32 and b.grad.dtype == np.float64
+
+
+def test_seed_gradient_takes_the_output_dtype() -> None:
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    (x * 3).backward(np.array([1.0, 1.0], dtype=np.float64))
+    assert x.grad.dtype == np.float32
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: Tensor(np.arange(3), requires_grad=True),
+        lambda: Tensor([1, 2], dtype=np.int32, requires_grad=True),
+        lambda: Tensor(np.array([True, False]), requires_grad=True),
+        lambda: Tensor(np.arange(3)).requires_grad_(),
+    ],
+)
+def test_integer_tensors_cannot_require_grad(make) -> None:
+    with pytest.raises(TypeError, match=r"int|bool"):
+        make()
+
+
+# ---- leaf gradients are independent, writable arrays ---------------------------------------------
+def test_leaf_grads_do_not_alias() -> None:
+    a, b = leaf(1.0, 2.0), leaf(3.0, 4.0)
+    (a + b).sum().backward()
+    a.grad += 1
+    np.testing.assert_array_equal(b.grad, [1.0, 1.0])
+
+
+@pytest.mark.parametrize(
+    "f", [lambda x: x.sum(), lambda x: x.mean(), lambda x: x.reshape(2, 3).sum(), lambda x: (x + 0).sum()]
+)
+def test_leaf_grad_is_writable(f) -> None:
+    x = Tensor(np.ones(6), requires_grad=True)
+    f(x).backward()
+    assert x.grad.flags.writeable
+    x.grad += 1
+    assert x.grad.shape == x.shape
+
+
+def test_leaf_grad_does_not_alias_the_seed() -> None:
+    x = leaf(1.0, 2.0)
+    seed = np.array([5.0, 7.0])
+    (x + 0).backward(seed)
+    x.grad *= 0
+    np.testing.assert_array_equal(seed, [5.0, 7.0])
