@@ -18,8 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from tinygrad_edu.data.idx import atomic_write, read_idx
+from tinygrad_edu.data.idx import read_idx
 from tinygrad_edu.data.mnist import IMAGES_MAGIC, LABELS_MAGIC
+from tinygrad_edu.fileio import atomic_write
 
 SEED = 20240611
 TRAIN_PER_CLASS = 500

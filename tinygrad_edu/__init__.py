@@ -10,10 +10,11 @@ from tinygrad_edu.engine import grad
 from tinygrad_edu.gradcheck import GradcheckError, gradcheck, numerical_grad
 from tinygrad_edu.ops import concatenate, stack, where
 from tinygrad_edu.rng import manual_seed
+from tinygrad_edu.serialization import load, save
 from tinygrad_edu.tensor import Tensor, ones, rand, randn, tensor, zeros
 from tinygrad_edu.trace import trace
 
-from tinygrad_edu import data, experiments, viz  # isort: skip  (study tools and data build on the core)
+from tinygrad_edu import data, experiments, nn, optim, viz  # isort: skip  (built on the core)
 
 __version__ = "0.1.0"
 
@@ -29,12 +30,16 @@ __all__ = [
     "grad",
     "gradcheck",
     "is_grad_enabled",
+    "load",
     "manual_seed",
+    "nn",
     "no_grad",
     "numerical_grad",
     "ones",
+    "optim",
     "rand",
     "randn",
+    "save",
     "stack",
     "tensor",
     "trace",

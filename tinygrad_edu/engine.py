@@ -72,14 +72,7 @@ def _run(
             node = t._ctx
             if node is None:
                 continue
-            in_grads = node.backward(node, g) if not _GradMode.anomaly else _checked_backward(node, g)
-            if type(in_grads) is not tuple:
-                in_grads = (in_grads,)
-            if len(in_grads) != len(node.inputs):
-                raise RuntimeError(
-                    f"{type(node).__name__}.backward returned {len(in_grads)} gradients "
-                    f"for {len(node.inputs)} inputs"
-                )
+            in_grads = _call_backward(node, g)
             for hook in _hooks:
                 hook(t, node, g, in_grads)
             for x, needed, gx in zip(node.inputs, node.needs_input_grad, in_grads):
@@ -97,20 +90,23 @@ def _run(
                 node.__dict__.clear()
 
 
-def _checked_backward(node: Function, g: Tensor) -> Any:
-    """node.backward under detect_anomaly: NaN/inf in its result is blamed on this node."""
-    # NOTE: the rule's own ops must not run the forward check, or sqrt'(0) = g / (2 * 0) would
-    # be reported as a Div forward instead of the Sqrt backward it really is.
+def _call_backward(node: Function, g: Tensor) -> tuple:
+    """node's backward rule, as one gradient (or None) per input."""
+    anomaly = _GradMode.anomaly
+    # NOTE: under detect_anomaly the rule's own ops must not run the forward check, or sqrt'(0)
+    # = g / (2 * 0) would be blamed on a Div forward instead of on this Sqrt's backward.
     _GradMode.anomaly = False
     try:
         grads = node.backward(node, g)
     finally:
-        _GradMode.anomaly = True
-    _check_finite(
-        node,
-        tuple(getattr(x, "data", x) for x in (grads if isinstance(grads, tuple) else (grads,))),
-        "backward",
-    )
+        _GradMode.anomaly = anomaly
+    grads = grads if type(grads) is tuple else (grads,)
+    if len(grads) != len(node.inputs):
+        raise RuntimeError(
+            f"{type(node).__name__}.backward returned {len(grads)} gradients for {len(node.inputs)} inputs"
+        )
+    if anomaly:
+        _check_finite(node, tuple(getattr(x, "data", x) for x in grads), "backward")
     return grads
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tinygrad_edu.data.idx import atomic_write
+from tinygrad_edu.fileio import atomic_write
 from tinygrad_edu.tensor import Tensor
 
 INSTALL_HINT = (

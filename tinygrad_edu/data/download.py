@@ -13,7 +13,8 @@ import urllib.request
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from tinygrad_edu.data.idx import PathLike, atomic_write
+from tinygrad_edu.data.idx import PathLike
+from tinygrad_edu.fileio import atomic_write
 
 # Tried in this order: PyTorch's mirror, TensorFlow's mirror, then the original site.
 MIRRORS = (

@@ -1,4 +1,4 @@
-"""IDX files, the format MNIST is distributed in, plus the file helpers the data package shares.
+"""IDX files, the format MNIST is distributed in.
 
 An IDX file is a header followed by the values, big-endian, in C order:
 
@@ -12,19 +12,14 @@ gzip-compressed; compression is recognised from the content, not the file name.
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import math
-import os
-import tempfile
 import zlib
-from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 
-PathLike = str | os.PathLike
+from tinygrad_edu.fileio import PathLike, atomic_write
 
 # The type codes of the IDX format; the values on disk are big-endian.
 _TYPES = {0x08: "uint8", 0x09: "int8", 0x0B: "int16", 0x0C: "int32", 0x0D: "float32", 0x0E: "float64"}
@@ -41,21 +36,6 @@ def read_bytes(path: PathLike, fn: str) -> bytes:
         return gzip.decompress(raw)
     except (EOFError, zlib.error, gzip.BadGzipFile) as e:
         raise ValueError(f"{fn}: {path} is a truncated or corrupt gzip file ({e})") from None
-
-
-@contextlib.contextmanager
-def atomic_write(path: PathLike) -> Iterator[BinaryIO]:
-    """Open a temporary file beside `path` for writing; rename it over `path` when the block ends
-    normally, delete it when the block raises. Readers never see a half-written `path`."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        os.chmod(fd, 0o644)  # mkstemp makes the file private (0600); data files are for everyone to read
-        with os.fdopen(fd, "wb") as f:
-            yield f
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
 
 
 def read_idx(path: PathLike, magic: int | None = None) -> np.ndarray:

@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 
 import tinygrad_edu.functional as F
-from tinygrad_edu.data.idx import atomic_write
+from tinygrad_edu.fileio import atomic_write
 from tinygrad_edu.gradcheck import numerical_grad
 from tinygrad_edu.ops import concatenate, where
 from tinygrad_edu.tensor import Tensor

@@ -1,0 +1,463 @@
+"""optim: every update rule checked step by step against PyTorch's published algorithm, written
+out below in plain numpy (float64, random gradients); param groups, state dicts, schedules."""
+
+import math
+import tracemalloc
+
+import numpy as np
+import pytest
+
+import tinygrad_edu as tg
+from tinygrad_edu import nn, optim
+from tinygrad_edu.optim.lr_scheduler import CosineAnnealingLR, StepLR
+from tinygrad_edu.serialization import load, save
+
+SHAPES = [(3, 4), (4,)]
+STEPS = 6
+
+
+def _init_and_grads(seed=0, steps=STEPS, dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    theta0 = [rng.standard_normal(s).astype(dtype) for s in SHAPES]
+    grads = [[rng.standard_normal(s).astype(dtype) for s in SHAPES] for _ in range(steps)]
+    return theta0, grads
+
+
+def _run(make_opt, theta0, grads):
+    """The library's trajectory: parameters after each step, for the given gradients."""
+    params = [nn.Parameter(t.copy()) for t in theta0]
+    opt = make_opt(params)
+    out = []
+    for gs in grads:
+        for p, g in zip(params, gs):
+            p.grad = g.copy()
+        opt.step()
+        out.append([p.data.copy() for p in params])
+    return out
+
+
+def _check(make_opt, reference, seed=0):
+    theta0, grads = _init_and_grads(seed)
+    ours = _run(make_opt, theta0, grads)
+    for i, t0 in enumerate(theta0):
+        expected = list(reference(t0, [gs[i] for gs in grads]))
+        assert len(expected) == STEPS
+        for step, (mine, theirs) in enumerate(zip([o[i] for o in ours], expected)):
+            np.testing.assert_allclose(
+                mine, theirs, rtol=1e-12, atol=1e-14, err_msg=f"param {i}, step {step + 1}"
+            )
+
+
+# ---- the published algorithms, in numpy ----------------------------------------------------------------
+def sgd_reference(theta, grads, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
+    b = None
+    for g in grads:
+        g = g + weight_decay * theta
+        if momentum != 0:
+            b = g.copy() if b is None else momentum * b + (1 - dampening) * g
+            g = g + momentum * b if nesterov else b
+        theta = theta - lr * g
+        yield theta
+
+
+def adam_reference(
+    theta, grads, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False, decoupled=False
+):
+    beta1, beta2 = betas
+    m = v = v_max = np.zeros_like(theta)
+    for t, g in enumerate(grads, start=1):
+        if decoupled:
+            theta = theta - lr * weight_decay * theta
+        else:
+            g = g + weight_decay * theta
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g**2
+        m_hat = m / (1 - beta1**t)
+        if amsgrad:
+            v_max = np.maximum(v_max, v)
+            v_hat = v_max / (1 - beta2**t)
+        else:
+            v_hat = v / (1 - beta2**t)
+        theta = theta - lr * m_hat / (np.sqrt(v_hat) + eps)
+        yield theta
+
+
+def rmsprop_reference(theta, grads, lr, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False):
+    v = g_avg = b = np.zeros_like(theta)
+    for g in grads:
+        g = g + weight_decay * theta
+        v = alpha * v + (1 - alpha) * g**2
+        v_tilde = v
+        if centered:
+            g_avg = alpha * g_avg + (1 - alpha) * g
+            v_tilde = v - g_avg**2
+        if momentum > 0:
+            b = momentum * b + g / (np.sqrt(v_tilde) + eps)
+            theta = theta - lr * b
+        else:
+            theta = theta - lr * g / (np.sqrt(v_tilde) + eps)
+        yield theta
+
+
+# ---- update rules --------------------------------------------------------------------------------------
+SGD_CASES = [
+    dict(lr=0.1),
+    dict(lr=0.1, momentum=0.9),
+    dict(lr=0.05, momentum=0.9, dampening=0.3),
+    dict(lr=0.1, momentum=0.9, nesterov=True),
+    dict(lr=0.1, weight_decay=0.1),
+    dict(lr=0.1, momentum=0.8, weight_decay=0.05, nesterov=True),
+]
+
+
+@pytest.mark.parametrize("kwargs", SGD_CASES, ids=lambda k: ",".join(k))
+def test_sgd_matches_the_published_algorithm(kwargs):
+    _check(lambda ps: optim.SGD(ps, **kwargs), lambda t, gs: sgd_reference(t, gs, **kwargs))
+
+
+ADAM_CASES = [
+    dict(lr=0.01),
+    dict(lr=0.01, betas=(0.8, 0.95), eps=1e-6),
+    dict(lr=0.01, weight_decay=0.1),
+    dict(lr=0.01, amsgrad=True),
+    dict(lr=0.01, weight_decay=0.1, amsgrad=True),
+]
+
+
+@pytest.mark.parametrize("kwargs", ADAM_CASES, ids=lambda k: ",".join(k))
+def test_adam_matches_the_published_algorithm(kwargs):
+    _check(lambda ps: optim.Adam(ps, **kwargs), lambda t, gs: adam_reference(t, gs, **kwargs))
+
+
+@pytest.mark.parametrize("kwargs", [dict(lr=0.01, weight_decay=0.1), dict(lr=0.01, amsgrad=True)], ids=str)
+def test_adamw_matches_the_published_algorithm(kwargs):
+    kwargs = {"weight_decay": 1e-2, **kwargs}  # AdamW's default decay is 1e-2, as in PyTorch
+    _check(
+        lambda ps: optim.AdamW(ps, **kwargs), lambda t, gs: adam_reference(t, gs, decoupled=True, **kwargs)
+    )
+
+
+def test_adamw_decay_is_decoupled_from_the_gradient_scaling():
+    # With g = 0, AdamW's step is the decay alone, θ (1 - lr·λ), whatever the moments are; in
+    # Adam the L2 term λθ is the gradient, so it is normalised to a step of lr·sign(θ).
+    theta0 = np.array([1.0, -2.0, 4.0])
+    cases = [(optim.AdamW, 1e-8, theta0 * (1 - 0.1 * 0.5)), (optim.Adam, 0.0, theta0 - 0.1 * np.sign(theta0))]
+    for cls, eps, expected in cases:
+        p = nn.Parameter(theta0.copy())
+        p.grad = np.zeros(3)
+        cls([p], lr=0.1, weight_decay=0.5, eps=eps).step()
+        np.testing.assert_allclose(p.data, expected, rtol=1e-12)
+
+
+def test_adam_first_step_is_lr_times_sign_of_gradient():
+    # Bias correction makes m̂₁ = g and v̂₁ = g², so the first step is lr·g/|g| (Kingma & Ba, §3).
+    p = nn.Parameter(np.array([3.0, -0.001, 50.0]))
+    p.grad = np.array([0.5, -20.0, 1e-3])
+    optim.Adam([p], lr=0.01, eps=0.0).step()
+    np.testing.assert_allclose(p.data, [3.0 - 0.01, -0.001 + 0.01, 50.0 - 0.01], rtol=1e-12)
+
+
+RMSPROP_CASES = [
+    dict(lr=0.01),
+    dict(lr=0.01, alpha=0.9, weight_decay=0.1),
+    dict(lr=0.01, centered=True),
+    dict(lr=0.01, momentum=0.9),
+    dict(lr=0.01, centered=True, momentum=0.5, weight_decay=0.05),
+]
+
+
+@pytest.mark.parametrize("kwargs", RMSPROP_CASES, ids=lambda k: ",".join(k))
+def test_rmsprop_matches_the_published_algorithm(kwargs):
+    _check(lambda ps: optim.RMSprop(ps, **kwargs), lambda t, gs: rmsprop_reference(t, gs, **kwargs))
+
+
+def test_centered_rmsprop_stays_finite_under_a_steady_gradient():
+    # v - ḡ² = αᵗ(1 - αᵗ) g² for a constant g: positive, but small enough for rounding to push
+    # it below 0 within a few hundred steps (PyTorch 2.13 gives NaN here at step 133 in float32).
+    g = np.random.default_rng(0).uniform(0.1, 3, 1000).astype(np.float32)
+    p = nn.Parameter(np.zeros(1000, dtype=np.float32))
+    opt = optim.RMSprop([p], lr=1e-6, alpha=0.9, centered=True)
+    for _ in range(200):
+        p.grad = g.copy()
+        opt.step()
+    assert np.isfinite(p.data).all()
+
+
+# ---- groups, grads, dtypes -----------------------------------------------------------------------------
+def test_param_groups_use_their_own_hyperparameters():
+    theta0, grads = _init_and_grads(1)
+
+    def make(ps):
+        return optim.SGD(
+            [{"params": [ps[0]]}, {"params": [ps[1]], "lr": 0.5, "momentum": 0.0}], lr=0.1, momentum=0.9
+        )
+
+    ours = _run(make, theta0, grads)
+    expected0 = list(sgd_reference(theta0[0], [g[0] for g in grads], lr=0.1, momentum=0.9))
+    expected1 = list(sgd_reference(theta0[1], [g[1] for g in grads], lr=0.5))
+    np.testing.assert_allclose(ours[-1][0], expected0[-1], rtol=1e-12)
+    np.testing.assert_allclose(ours[-1][1], expected1[-1], rtol=1e-12)
+
+
+def test_add_param_group_fills_defaults_and_rejects_duplicates():
+    a, b = nn.Parameter(np.zeros(2)), nn.Parameter(np.zeros(3))
+    opt = optim.Adam([a], lr=0.01)
+    opt.add_param_group({"params": b, "lr": 0.1})
+    assert opt.param_groups[1]["lr"] == 0.1 and opt.param_groups[1]["betas"] == (0.9, 0.999)
+    with pytest.raises(ValueError, match="appears twice"):
+        opt.add_param_group({"params": [a]})
+
+
+def test_parameters_without_grad_are_skipped():
+    a, b = nn.Parameter(np.ones(2)), nn.Parameter(np.ones(2))
+    opt = optim.SGD([a, b], lr=1.0, momentum=0.9)
+    a.grad = np.ones(2)
+    opt.step()
+    np.testing.assert_array_equal(a.data, [0.0, 0.0])
+    np.testing.assert_array_equal(b.data, [1.0, 1.0])
+    assert b not in opt.state or not opt.state[b]
+
+
+def test_zero_grad_sets_none_by_default_or_zeros_in_place():
+    a = nn.Parameter(np.ones(3))
+    opt = optim.SGD([a], lr=0.1)
+    a.grad = np.ones(3)
+    grad = a.grad
+    opt.zero_grad(set_to_none=False)
+    assert a.grad is grad and not a.grad.any()
+    opt.zero_grad()
+    assert a.grad is None
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, weight_decay=0.01, nesterov=True),
+        lambda ps: optim.Adam(ps, weight_decay=0.01, amsgrad=True),
+        lambda ps: optim.AdamW(ps),
+        lambda ps: optim.RMSprop(ps, centered=True, momentum=0.9, weight_decay=0.01),
+    ],
+    ids=["SGD", "Adam", "AdamW", "RMSprop"],
+)
+def test_float32_parameters_are_updated_in_place_and_stay_float32(make):
+    theta0, grads = _init_and_grads(2, dtype=np.float32)
+    params = [nn.Parameter(t.copy()) for t in theta0]
+    arrays = [p.data for p in params]
+    opt = make(params)
+    for gs in grads:
+        for p, g in zip(params, gs):
+            p.grad = g
+        opt.step()
+    for p, a, t0 in zip(params, arrays, theta0):
+        assert p.data is a and p.dtype == np.float32
+        assert not np.array_equal(p.data, t0)
+        assert all(np.asarray(v).dtype in (np.float32, np.dtype(int)) for v in opt.state[p].values())
+    assert all(g.dtype == np.float32 for gs in grads for g in gs)  # gradients were not modified in type
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, weight_decay=0.01, nesterov=True),
+        lambda ps: optim.Adam(ps, weight_decay=0.01, amsgrad=True),
+        lambda ps: optim.RMSprop(ps, centered=True, momentum=0.9, weight_decay=0.01),
+    ],
+    ids=["SGD", "Adam", "RMSprop"],
+)
+def test_steady_state_step_allocates_no_parameter_sized_arrays(make):
+    n = 250_000  # 1 MB of float32
+    p = nn.Parameter(np.zeros(n, dtype=np.float32))
+    p.grad = np.ones(n, dtype=np.float32)
+    opt = make([p])
+    opt.step()  # the first step allocates the state and work buffers
+    tracemalloc.start()
+    try:
+        before, _ = tracemalloc.get_traced_memory()
+        opt.step()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak - before < 4 * n // 10  # far less than one parameter-sized array
+
+
+def test_step_with_closure_returns_its_loss():
+    w = nn.Parameter(np.array([2.0]))
+    opt = optim.SGD([w], lr=0.25)
+
+    def closure():
+        opt.zero_grad()
+        loss = (w * w).sum()
+        loss.backward()
+        return loss
+
+    loss = opt.step(closure)
+    assert loss.item() == 4.0
+    np.testing.assert_allclose(w.data, [2.0 - 0.25 * 4.0])  # d(w²)/dw = 2w = 4
+
+
+def test_training_a_linear_model_through_backward_converges():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 2)).astype(np.float32)
+    y = (x @ np.array([[3.0], [-2.0]]) + 0.5).astype(np.float32)
+    tg.manual_seed(0)
+    model = nn.Linear(2, 1)
+    opt = optim.Adam(model.parameters(), lr=0.1)
+    for _ in range(300):
+        opt.zero_grad()
+        nn.MSELoss()(model(x), y).backward()
+        opt.step()
+    np.testing.assert_allclose(model.weight.data, [[3.0, -2.0]], atol=1e-2)
+    np.testing.assert_allclose(model.bias.data, [0.5], atol=1e-2)
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda ps: optim.SGD(ps, lr=-1.0), "SGD: lr must be >= 0"),
+        (lambda ps: optim.SGD(ps, lr=0.1, nesterov=True), "nesterov momentum needs momentum > 0"),
+        (lambda ps: optim.Adam(ps, betas=(0.9, 1.0)), r"Adam: betas must be two numbers in \[0, 1\)"),
+        (lambda ps: optim.RMSprop(ps, eps=-1e-8), "RMSprop: eps must be >= 0"),
+        (lambda ps: optim.SGD([], lr=0.1), "SGD: got an empty parameter list"),
+        (lambda ps: optim.SGD([np.zeros(3)], lr=0.1), "SGD: can only optimize Tensors, got ndarray"),
+        (lambda ps: optim.SGD([ps[0], ps[0]], lr=0.1), "appears twice"),
+        (lambda ps: optim.SGD([ps[0] * 2], lr=0.1), "cannot optimize a non-leaf tensor"),
+    ],
+)
+def test_bad_arguments_raise_clear_errors(call, match):
+    ps = [nn.Parameter(np.zeros(3))]
+    with pytest.raises((ValueError, TypeError), match=match):
+        call(ps)
+
+
+# ---- state dicts ---------------------------------------------------------------------------------------
+RESUME_CASES = {
+    "SGD": lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01),
+    "Adam": lambda ps: optim.Adam(
+        [{"params": ps[:1]}, {"params": ps[1:], "lr": 0.05}], lr=0.01, amsgrad=True
+    ),
+    "AdamW": lambda ps: optim.AdamW(ps, lr=0.01),
+    "RMSprop": lambda ps: optim.RMSprop(ps, lr=0.01, centered=True, momentum=0.9),
+}
+
+
+@pytest.mark.parametrize("name", list(RESUME_CASES))
+def test_state_dict_through_a_file_resumes_identically(name, tmp_path):
+    make = RESUME_CASES[name]
+    theta0, grads = _init_and_grads(3, steps=6)
+
+    def train(params, opt, sched, gradients):
+        for gs in gradients:
+            for p, g in zip(params, gs):
+                p.grad = g.copy()
+            opt.step()
+            sched.step()
+
+    straight = [nn.Parameter(t.copy()) for t in theta0]
+    opt = make(straight)
+    train(straight, opt, StepLR(opt, step_size=2, gamma=0.5), grads)
+
+    first = [nn.Parameter(t.copy()) for t in theta0]
+    opt = make(first)
+    sched = StepLR(opt, step_size=2, gamma=0.5)
+    train(first, opt, sched, grads[:3])
+    save(opt.state_dict(), tmp_path / "opt.npz")
+    save(sched.state_dict(), tmp_path / "sched.npz")
+
+    resumed = [nn.Parameter(p.data.copy()) for p in first]
+    opt = make(resumed)
+    sched = StepLR(opt, step_size=2, gamma=0.5)
+    opt.load_state_dict(load(tmp_path / "opt.npz"))
+    sched.load_state_dict(load(tmp_path / "sched.npz"))
+    train(resumed, opt, sched, grads[3:])
+    for a, b in zip(straight, resumed):
+        np.testing.assert_array_equal(a.data, b.data)
+
+
+def test_state_dict_layout_types_and_copies():
+    a, b = nn.Parameter(np.zeros((2, 2))), nn.Parameter(np.zeros(3))
+    opt = optim.Adam([{"params": [a]}, {"params": [b], "lr": 0.5}], amsgrad=True)
+    a.grad, b.grad = np.ones((2, 2)), np.ones(3)
+    opt.step()
+    sd = opt.state_dict()
+    assert all(isinstance(v, np.ndarray) for v in sd.values())
+    np.testing.assert_array_equal(sd["param_groups.0.params"], [0])
+    np.testing.assert_array_equal(sd["param_groups.1.params"], [1])
+    assert sd["param_groups.1.lr"] == 0.5 and sd["state.1.step"] == 1
+    assert sd["state.0.exp_avg"].shape == (2, 2) and "state.1.max_exp_avg_sq" in sd
+    sd["state.0.exp_avg"][:] = 99.0  # a snapshot: the optimizer's buffers are untouched
+    assert not (opt.state[a]["exp_avg"] == 99.0).any()
+
+    fresh = optim.Adam([nn.Parameter(np.zeros((2, 2))), nn.Parameter(np.zeros(3))], lr=1.0)
+    with pytest.raises(ValueError, match="has 2 parameter groups, the optimizer has 1"):
+        fresh.load_state_dict(sd)
+    c, d = nn.Parameter(np.zeros((2, 2))), nn.Parameter(np.zeros(3))
+    fresh = optim.Adam([{"params": [c]}, {"params": [d]}])
+    fresh.load_state_dict(opt.state_dict())
+    group = fresh.param_groups[1]
+    assert group["lr"] == 0.5 and group["betas"] == (0.9, 0.999) and group["amsgrad"] is True
+    assert fresh.state[d]["step"] == 1 and isinstance(fresh.state[d]["step"], int)
+
+
+def test_load_state_dict_rejects_mismatched_shapes_and_unknown_keys():
+    a = nn.Parameter(np.zeros(3))
+    opt = optim.SGD([a], lr=0.1, momentum=0.9)
+    a.grad = np.ones(3)
+    opt.step()
+    sd = opt.state_dict()
+    other = optim.SGD([nn.Parameter(np.zeros(4))], lr=0.1, momentum=0.9)
+    with pytest.raises(
+        ValueError, match=r"'state\.0\.momentum_buffer' has shape \(3,\), the parameter \(4,\)"
+    ):
+        other.load_state_dict(sd)
+    with pytest.raises(ValueError, match=r"unexpected key 'weights\.0'"):
+        other.load_state_dict({**sd, "weights.0": np.zeros(1)})
+    two = optim.SGD([nn.Parameter(np.zeros(3)), nn.Parameter(np.zeros(3))], lr=0.1)
+    with pytest.raises(ValueError, match="parameter group 0 has 2 parameters, the state dict 1"):
+        two.load_state_dict(sd)
+
+
+# ---- learning-rate schedules ---------------------------------------------------------------------------
+def _lrs(make_sched, epochs, base_lrs=(0.1,)):
+    opt = optim.SGD([{"params": [nn.Parameter(np.zeros(1))], "lr": lr} for lr in base_lrs], lr=1.0)
+    sched = make_sched(opt)
+    seen = []
+    for _ in range(epochs):
+        seen.append(sched.get_last_lr())
+        assert [g["lr"] for g in opt.param_groups] == seen[-1]
+        opt.step()
+        sched.step()
+    return seen
+
+
+def test_step_lr_sequence():
+    lrs = [lr[0] for lr in _lrs(lambda o: StepLR(o, step_size=3, gamma=0.5), 10)]
+    np.testing.assert_allclose(
+        lrs, [0.1, 0.1, 0.1, 0.05, 0.05, 0.05, 0.025, 0.025, 0.025, 0.0125], rtol=1e-15
+    )
+
+
+def test_cosine_annealing_sequence_and_two_groups():
+    t_max, eta_min = 10, 0.001
+    seen = _lrs(lambda o: CosineAnnealingLR(o, T_max=t_max, eta_min=eta_min), 21, base_lrs=(0.1, 0.02))
+    for t, lrs in enumerate(seen):
+        for lr, base in zip(lrs, (0.1, 0.02)):
+            assert lr == pytest.approx(
+                eta_min + (base - eta_min) * (1 + math.cos(math.pi * t / t_max)) / 2, rel=1e-12
+            )
+    assert seen[0] == pytest.approx([0.1, 0.02]) and seen[10] == pytest.approx([eta_min, eta_min])
+    assert seen[5] == pytest.approx([(0.1 + eta_min) / 2, (0.02 + eta_min) / 2])
+    assert seen[20] == pytest.approx([0.1, 0.02])  # past T_max the cosine comes back up, as in PyTorch
+
+
+def test_scheduler_lr_is_the_one_the_optimizer_uses():
+    p = nn.Parameter(np.zeros(1))
+    opt = optim.SGD([p], lr=1.0)
+    sched = StepLR(opt, step_size=1, gamma=0.1)
+    moves = []
+    for _ in range(3):
+        before = p.data.copy()
+        p.grad = np.ones(1)
+        opt.step()
+        sched.step()
+        moves.append(float(before[0] - p.data[0]))
+    np.testing.assert_allclose(moves, [1.0, 0.1, 0.01], rtol=1e-12)

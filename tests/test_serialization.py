@@ -1,0 +1,148 @@
+"""tg.save / tg.load: .npz round trips, atomic writes, no pickle, clear errors."""
+
+import os
+import zipfile
+
+import numpy as np
+import pytest
+
+import tinygrad_edu as tg
+from tinygrad_edu import serialization
+from tinygrad_edu.serialization import load, save
+
+
+def test_round_trip_keeps_values_dtypes_and_shapes(tmp_path):
+    rng = np.random.default_rng(0)
+    state = {
+        "0.weight": rng.standard_normal((3, 4)).astype(np.float32),
+        "layers.1.bias": rng.standard_normal(5),  # float64 stays float64
+        "step": np.int64(7),
+        "lr": 0.25,
+        "flag": True,
+        "indices": np.arange(4, dtype=np.int32),
+        "tensor": tg.Tensor(np.ones((2, 2))),
+    }
+    path = tmp_path / "model.npz"
+    save(state, path)
+    loaded = load(path)
+    assert list(loaded) == list(state)
+    for key, value in state.items():
+        expected = np.asarray(value.data if isinstance(value, tg.Tensor) else value)
+        assert loaded[key].dtype == expected.dtype, key
+        assert loaded[key].shape == expected.shape, key
+        np.testing.assert_array_equal(loaded[key], expected)
+
+
+def test_file_is_a_plain_npz_readable_by_numpy(tmp_path):
+    path = tmp_path / "m.npz"
+    save({"w": np.arange(6.0).reshape(2, 3)}, path)
+    with np.load(path, allow_pickle=False) as f:
+        np.testing.assert_array_equal(f["w"], np.arange(6.0).reshape(2, 3))
+    with zipfile.ZipFile(path) as z:
+        assert z.namelist() == ["w.npy"]
+
+
+def test_path_is_used_as_given_without_npz_suffix(tmp_path):
+    path = tmp_path / "checkpoint.bin"
+    save({"a": np.zeros(2)}, path)
+    assert sorted(os.listdir(tmp_path)) == ["checkpoint.bin"]
+    np.testing.assert_array_equal(load(str(path))["a"], np.zeros(2))
+
+
+def test_keys_that_collide_with_np_savez_arguments(tmp_path):
+    state = {"file": np.ones(2), "allow_pickle": np.zeros(1)}
+    save(state, tmp_path / "x.npz")
+    loaded = load(tmp_path / "x.npz")
+    np.testing.assert_array_equal(loaded["file"], np.ones(2))
+    np.testing.assert_array_equal(loaded["allow_pickle"], np.zeros(1))
+
+
+def test_overwrite_replaces_file_and_leaves_no_temporaries(tmp_path):
+    path = tmp_path / "m.npz"
+    save({"a": np.zeros(3)}, path)
+    save({"b": np.ones(2)}, path)
+    assert list(load(path)) == ["b"]
+    assert os.listdir(tmp_path) == ["m.npz"]
+
+
+@pytest.mark.parametrize(
+    ("value", "kind"),
+    [
+        (None, "NoneType"),
+        ("text", "str"),
+        ([1, 2], "list"),
+        ({"x": 1}, "dict"),
+        (np.array([object()]), "dtype"),
+    ],
+)
+def test_non_array_values_are_rejected_naming_the_key(tmp_path, value, kind):
+    path = tmp_path / "bad.npz"
+    with pytest.raises(TypeError, match=r"'layer\.weight'.*" + kind):
+        save({"layer.weight": value}, path)
+    assert os.listdir(tmp_path) == []  # nothing written, not even a temporary
+
+
+def test_failed_save_keeps_the_previous_file(tmp_path):
+    path = tmp_path / "m.npz"
+    save({"a": np.arange(3)}, path)
+    with pytest.raises(TypeError):
+        save({"a": np.arange(3), "b": None}, path)
+    np.testing.assert_array_equal(load(path)["a"], np.arange(3))
+    assert os.listdir(tmp_path) == ["m.npz"]
+
+
+def test_crash_during_write_keeps_the_previous_file_and_no_temporary(tmp_path, monkeypatch):
+    path = tmp_path / "m.npz"
+    save({"a": np.arange(3)}, path)
+
+    def write_half_then_fail(f, arrays):
+        f.write(b"PK\x03\x04 half an archive")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(serialization, "_write_npz", write_half_then_fail)
+    with pytest.raises(OSError, match="disk full"):
+        save({"a": np.arange(5)}, path)
+    assert os.listdir(tmp_path) == ["m.npz"]
+    np.testing.assert_array_equal(load(path)["a"], np.arange(3))
+
+
+def test_non_string_key_is_rejected(tmp_path):
+    with pytest.raises(TypeError, match="keys must be non-empty strings"):
+        save({1: np.zeros(1)}, tmp_path / "x.npz")
+
+
+def test_load_missing_file_names_the_path(tmp_path):
+    missing = tmp_path / "nope.npz"
+    with pytest.raises(FileNotFoundError, match=r"nope\.npz"):
+        load(missing)
+
+
+def test_load_refuses_pickled_object_arrays(tmp_path):
+    path = tmp_path / "evil.npz"
+    np.savez(path, x=np.array([{"a": 1}], dtype=object))  # numpy pickles object arrays
+    with pytest.raises(ValueError, match=r"evil\.npz"):
+        load(path)
+
+
+@pytest.mark.parametrize("content", [b"not a zip file at all", b""])
+def test_load_corrupt_file_names_the_path(tmp_path, content):
+    path = tmp_path / "corrupt.npz"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=r"corrupt\.npz"):
+        load(path)
+
+
+def test_load_truncated_archive_names_the_path(tmp_path):
+    path = tmp_path / "trunc.npz"
+    save({"w": np.arange(1000.0)}, path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match=r"trunc\.npz"):
+        load(path)
+
+
+def test_load_single_npy_is_rejected(tmp_path):
+    path = tmp_path / "single.npy"
+    np.save(path, np.zeros(3))
+    with pytest.raises(ValueError, match=r"single\.npy"):
+        load(path)

@@ -1,0 +1,147 @@
+"""Layers: `Linear`, the activations as modules, `Flatten` and `Dropout`."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from tinygrad_edu import functional as F
+from tinygrad_edu import rng
+from tinygrad_edu.nn import init
+from tinygrad_edu.nn.module import Module, Parameter
+from tinygrad_edu.tensor import Tensor
+
+
+def _as_tensor(x: Any) -> Tensor:
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+class Linear(Module):
+    """y = x Wᵀ + b, with W of shape (out_features, in_features) and b of shape (out_features,).
+
+    Initialised as PyTorch's `nn.Linear`, so a state dict maps one-to-one onto a PyTorch
+    model's: W ~ kaiming_uniform_(a=√5), which is U(-1/√in, 1/√in), and b ~ U(-1/√in, 1/√in).
+    The input must have the weight's dtype (float32 by default), as in PyTorch: a silent
+    float64 input would make the whole network compute, and train, in float64.
+    """
+
+    def __init__(
+        self, in_features: int, out_features: int, bias: bool = True, dtype: Any = np.float32
+    ) -> None:
+        for name, n in (("in_features", in_features), ("out_features", out_features)):
+            if not isinstance(n, (int, np.integer)) or n < 1:
+                raise ValueError(f"Linear: {name} must be a positive integer, got {n!r}")
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        self.weight = Parameter(np.empty((out_features, in_features), dtype=dtype))
+        self.bias = Parameter(np.empty(out_features, dtype=dtype)) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            bound = 1 / math.sqrt(self.in_features)
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x: Any) -> Tensor:
+        x = _as_tensor(x)
+        if x.ndim == 0 or x.shape[-1] != self.in_features:
+            raise ValueError(
+                f"{self!r}: input of shape {x.shape} does not end in {self.in_features} features"
+            )
+        if x.dtype != self.weight.dtype:
+            raise TypeError(
+                f"{self!r}: input dtype {x.dtype} differs from the weight's {self.weight.dtype} (convert "
+                f"the input, e.g. x.astype(np.{self.weight.dtype}), or build the layer with that dtype)"
+            )
+        out = x @ self.weight.T
+        return out if self.bias is None else out + self.bias
+
+    def extra_repr(self) -> str:
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+        )
+
+
+class ReLU(Module):
+    """max(x, 0)"""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.relu(x)
+
+
+class Sigmoid(Module):
+    """1 / (1 + exp(-x))"""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.sigmoid(x)
+
+
+class Tanh(Module):
+    """tanh(x)"""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.tanh(x)
+
+
+class Softmax(Module):
+    """exp(x_i) / Σ_j exp(x_j) along `dim`."""
+
+    def __init__(self, dim: int = -1) -> None:
+        self.dim = dim
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.softmax(x, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class LogSoftmax(Softmax):
+    """x_i - log Σ_j exp(x_j) along `dim` (pair with NLLLoss)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.log_softmax(x, self.dim)
+
+
+class Flatten(Module):
+    """Merge the dimensions start_dim..end_dim into one: (N, 28, 28) -> (N, 784) by default."""
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
+        self.start_dim, self.end_dim = start_dim, end_dim
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = _as_tensor(x)
+        start, end = self.start_dim % max(x.ndim, 1), self.end_dim % max(x.ndim, 1)
+        if start > end:
+            raise ValueError(f"{self!r}: start_dim comes after end_dim for an input of shape {x.shape}")
+        return x.reshape(x.shape[:start] + (-1,) + x.shape[end + 1 :])
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Dropout(Module):
+    """Inverted dropout: in training, each element is zeroed with probability p and the
+    survivors are scaled by 1/(1-p), so E[out] = x and evaluation needs no rescaling;
+    in eval mode (`model.eval()`) it is the identity. Masks come from the library's generator
+    (`tg.manual_seed`).
+    """
+
+    def __init__(self, p: float = 0.5) -> None:
+        if not 0 <= p < 1:
+            raise ValueError(f"Dropout: p must be in [0, 1), got {p}")
+        self.p = p
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = _as_tensor(x)
+        if not self.training or self.p == 0:
+            return x
+        dtype = x.dtype if x.dtype.kind == "f" else np.float32
+        mask = (rng.generator().random(x.shape, dtype=np.float32) >= self.p).astype(dtype)
+        mask *= 1 / (1 - self.p)
+        return x * Tensor(mask)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
