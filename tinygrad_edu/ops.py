@@ -143,6 +143,14 @@ def where(cond: Any, x: Any, y: Any) -> Tensor:
 class MatMul(Function):
     @staticmethod
     def forward(ctx, x, y):
+        if x.ndim == 0 or y.ndim == 0:
+            raise ValueError("both operands need at least one dimension (use * for scalars)")
+        k = y.shape[-2] if y.ndim > 1 else y.shape[0]
+        if x.shape[-1] != k:
+            where = "second-to-last" if y.ndim > 1 else "only"
+            raise ValueError(
+                f"the first's last dimension ({x.shape[-1]}) differs from the second's {where} ({k})"
+            )
         return np.matmul(x, y)
 
     @staticmethod
