@@ -340,3 +340,18 @@ def test_leaf_grad_does_not_alias_the_seed() -> None:
     (x + 0).backward(seed)
     x.grad *= 0
     np.testing.assert_array_equal(seed, [5.0, 7.0])
+
+
+def test_retained_cross_entropy_graph_gives_the_same_gradient_twice():
+    rng = np.random.default_rng(3)
+    z = tg.Tensor(rng.standard_normal((6, 4)), requires_grad=True)
+    y = np.array([0, 3, 1, 1, 2, 0])
+    loss = F.cross_entropy(z, y)
+    loss.backward(retain_graph=True)
+    first = z.grad.copy()
+    loss.backward()
+    e = np.exp(z.data - z.data.max(1, keepdims=True))
+    p = e / e.sum(1, keepdims=True)
+    p[np.arange(6), y] -= 1
+    np.testing.assert_allclose(first, p / 6, atol=1e-15)
+    np.testing.assert_allclose(z.grad, 2 * p / 6, atol=1e-15)

@@ -146,3 +146,11 @@ def test_load_single_npy_is_rejected(tmp_path):
     np.save(path, np.zeros(3))
     with pytest.raises(ValueError, match=r"single\.npy"):
         load(path)
+
+
+def test_save_into_a_missing_folder_names_the_destination(tmp_path):
+    target = tmp_path / "no_such_dir" / "m.npz"
+    with pytest.raises(FileNotFoundError) as err:
+        tg.save({"a": np.zeros(1)}, target)
+    assert str(target) in str(err.value) and "does not exist" in str(err.value)
+    assert not (tmp_path / "no_such_dir").exists()

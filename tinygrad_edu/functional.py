@@ -11,10 +11,36 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_edu.function import Function
+from tinygrad_edu.function import Function, is_grad_enabled
 from tinygrad_edu.tensor import Tensor
 
 Reduction = str  # "mean" | "sum" | "none"
+
+
+class Linear(Function):
+    @staticmethod
+    def forward(ctx, x, w, *b):
+        out = x @ w.T
+        if b:
+            out += b[0]  # in place: the matmul's result is ours, and the add needs no new array
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        """d(x Wᵀ + b)/dx: g W, d/dW: gᵀ x, d/db: Σ g over the batch"""
+        x, w = ctx.inputs[:2]
+        need = ctx.needs_input_grad
+        g2 = g if g.ndim == 2 else g.reshape(-1, w.shape[0])  # batch dims folded into one
+        x2 = x if x.ndim == 2 else x.reshape(-1, w.shape[1])
+        gx = g @ w if need[0] else None
+        gw = g2.transpose() @ x2 if need[1] else None
+        gb = (g2.sum(0),) if len(need) == 3 and need[2] else (None,) * (len(need) - 2)
+        return (gx, gw, *gb)
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """x Wᵀ + b, with W of shape (out, in): one op, so a layer costs one graph node, not three."""
+    return Linear.apply(x, weight) if bias is None else Linear.apply(x, weight, bias)
 
 
 def relu(x: Tensor) -> Tensor:
@@ -117,6 +143,7 @@ class CrossEntropy(Function):
     def forward(ctx, z, y, reduction):
         ctx.y, ctx.reduction = y, reduction
         logp = LogSoftmax.forward(ctx, z, axis=1)
+        ctx.p = np.exp(logp)
         loss = -logp[np.arange(len(y)), y]
         if reduction == "mean":
             return loss.mean() if len(y) else np.asarray(np.nan, dtype=z.dtype)
@@ -130,15 +157,20 @@ class CrossEntropy(Function):
         ∂L/∂z[n, j] = -(1/N) (δ_{y_n j} - p[n, j]) = (p[n, j] - onehot(y)[n, j]) / N —
         the `dZ2 = A2 - Y` (divided by m) of the hand-derived MNIST backprop.
         """
-        z = ctx.inputs[0]
-        n = len(ctx.y)
-        onehot = np.zeros(z.shape, dtype=z.dtype)
-        onehot[np.arange(n), ctx.y] = 1
-        scale = {"mean": g * (1.0 / n), "sum": g}.get(ctx.reduction)
+        z, y = ctx.inputs[0], ctx.y
+        rows = np.arange(len(y))
+        scale = {"mean": g * (1.0 / len(y)), "sum": g}.get(ctx.reduction)
         if scale is None:  # reduction="none": one upstream gradient per sample
-            scale = g.reshape(n, 1)
-        # NOTE: softmax(z) is recomputed as a recorded op so create_graph gives exact Hessians.
-        return (Softmax.apply(z, axis=1) - Tensor(onehot)) * scale
+            scale = g.reshape(len(y), 1)
+        if is_grad_enabled():
+            # NOTE: create_graph: softmax(z) is recomputed as a recorded op, so that the
+            # gradient is itself differentiable (exact Hessians).
+            onehot = np.zeros(z.shape, dtype=z.dtype)
+            onehot[rows, y] = 1
+            return (Softmax.apply(z, axis=1) - Tensor(onehot)) * scale
+        d = ctx.p.copy()  # not in place: with retain_graph a second backward reads ctx.p again
+        d[rows, y] -= 1
+        return Tensor(d) * scale
 
 
 def cross_entropy(logits: Tensor, target: Any, reduction: Reduction = "mean") -> Tensor:

@@ -12,7 +12,6 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from tinygrad_edu.function import no_grad
 from tinygrad_edu.tensor import Tensor
 
 
@@ -42,29 +41,29 @@ def numerical_grad(
 
     central: (L(x + eps) - L(x - eps)) / (2 eps), error O(eps²) from truncation;
     forward: (L(x + eps) - L(x)) / eps, error O(eps). Both add round-off ~ machine eps / eps.
+    `fn` runs with recording on, so it may itself call `tg.grad` (to check second derivatives).
     """
     if method not in ("central", "forward"):
         raise ValueError(f"numerical_grad: method must be 'central' or 'forward', got {method!r}")
     xs = _as_list(inputs)
     grads: list[np.ndarray | None] = []
-    with no_grad():
-        base = _projected(fn, xs, v) if method == "forward" else 0.0
-        for x in xs:
-            if not x.requires_grad:
-                grads.append(None)
-                continue
-            grad = np.zeros(x.shape, dtype=np.float64)
-            for j in np.ndindex(x.shape):  # perturb x in place, one element at a time
-                orig = x.data[j]
-                x.data[j] = orig + eps
-                plus = _projected(fn, xs, v)
-                if method == "central":
-                    x.data[j] = orig - eps
-                    grad[j] = (plus - _projected(fn, xs, v)) / (2 * eps)
-                else:
-                    grad[j] = (plus - base) / eps
-                x.data[j] = orig
-            grads.append(grad)
+    base = _projected(fn, xs, v) if method == "forward" else 0.0
+    for x in xs:
+        if not x.requires_grad:
+            grads.append(None)
+            continue
+        grad = np.zeros(x.shape, dtype=np.float64)
+        for j in np.ndindex(x.shape):  # perturb x in place, one element at a time
+            orig = x.data[j]
+            x.data[j] = orig + eps
+            plus = _projected(fn, xs, v)
+            if method == "central":
+                x.data[j] = orig - eps
+                grad[j] = (plus - _projected(fn, xs, v)) / (2 * eps)
+            else:
+                grad[j] = (plus - base) / eps
+            x.data[j] = orig
+        grads.append(grad)
     return grads
 
 

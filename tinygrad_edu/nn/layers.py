@@ -55,8 +55,7 @@ class Linear(Module):
                 f"{self!r}: input dtype {x.dtype} differs from the weight's {self.weight.dtype} (convert "
                 f"the input, e.g. x.astype(np.{self.weight.dtype}), or build the layer with that dtype)"
             )
-        out = x @ self.weight.T
-        return out if self.bias is None else out + self.bias
+        return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         return (
