@@ -1,0 +1,156 @@
+"""The PNGs of `examples/mnist_mlp.py --plots DIR`:
+
+    curves.png         training and test loss and accuracy, per epoch (or iteration)
+    confusion.png      the test confusion matrix, counts annotated
+    misclassified.png  the test digits the network got wrong most confidently
+    pca.png            the last hidden layer's representation of the test digits, projected on
+                       its first two principal components, coloured by class
+
+Drawn with matplotlib's object-oriented API (a `Figure`, rendered by the Agg backend: no window,
+no pyplot state) and written through `tinygrad_edu.fileio.atomic_write`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.colors import LogNorm
+from matplotlib.figure import Figure
+
+from tinygrad_edu.fileio import atomic_write
+
+CLASSES = 10
+PLOT_FILES = ("curves.png", "confusion.png", "misclassified.png", "pca.png")
+
+
+def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, classes: int = CLASSES) -> np.ndarray:
+    """C[i, j] = the number of samples of class i predicted as class j."""
+    return np.bincount(classes * y_true + y_pred, minlength=classes * classes).reshape(classes, classes)
+
+
+def pca_2d(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(coordinates (N, 2) on the first two principal components, fraction of variance of each).
+
+    With X = x - mean(x) = U S Vᵀ (thin SVD), the principal directions are the rows of Vᵀ, the
+    coordinates X V[:, :2] = U[:, :2] S[:2], and component k explains S_k² / Σ S² of the variance.
+    """
+    xc = np.asarray(x, dtype=np.float64)
+    xc = xc - xc.mean(axis=0)
+    u, s, _ = np.linalg.svd(xc, full_matrices=False)
+    k = min(2, len(s))
+    coords, explained = np.zeros((len(xc), 2)), np.zeros(2)
+    coords[:, :k] = u[:, :k] * s[:k]
+    explained[:k] = s[:k] ** 2 / max(float(np.sum(s**2)), np.finfo(float).tiny)
+    return coords, explained
+
+
+def save_plots(
+    out_dir: str | os.PathLike,
+    history: Any,
+    unit: str,
+    probs: np.ndarray,
+    labels: np.ndarray,
+    images: np.ndarray,
+    features: np.ndarray,
+) -> list[Path]:
+    """Write the four PNGs into `out_dir` (created if needed); return their paths.
+
+    `history` has lists epoch, train_loss, train_acc, test_loss, test_acc (`unit` names the
+    x axis); `probs` (N, 10) are the network's outputs on the N test `images` (uint8, 28×28)
+    with true `labels`; `features` (N, H) their last hidden layer's activations.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    pred = probs.argmax(axis=1)
+    figures = (
+        _curves(history, unit),
+        _confusion(confusion_matrix(labels, pred)),
+        _misclassified(images, labels, pred, probs),
+        _pca(features, labels),
+    )
+    paths = [out / name for name in PLOT_FILES]
+    for fig, path in zip(figures, paths):
+        with atomic_write(path) as f:
+            fig.savefig(f, format="png", dpi=110)
+    return paths
+
+
+def _curves(h: Any, unit: str) -> Figure:
+    fig = Figure(figsize=(11, 4.2), layout="constrained")
+    loss_ax, acc_ax = fig.subplots(1, 2)
+    for ax, (train, test), ylabel in (
+        (loss_ax, (h.train_loss, h.test_loss), "loss"),
+        (acc_ax, (100 * np.array(h.train_acc), 100 * np.array(h.test_acc)), "accuracy (%)"),
+    ):
+        ax.plot(h.epoch, train, label="train (running, during training)", color="tab:blue")
+        ax.plot(h.epoch, test, label="test", color="tab:orange")
+        ax.set(xlabel=unit, ylabel=ylabel)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    loss_ax.set_ylim(bottom=0)
+    loss_ax.set_title("loss")
+    acc_ax.set_title(f"accuracy (final: train {h.train_acc[-1]:.2%}, test {h.test_acc[-1]:.2%})")
+    if len(h.epoch) <= 30:
+        for ax in (loss_ax, acc_ax):
+            ax.set_xticks(h.epoch if len(h.epoch) <= 15 else h.epoch[::2])
+    return fig
+
+
+def _confusion(cm: np.ndarray) -> Figure:
+    fig = Figure(figsize=(7.2, 6.4), layout="constrained")
+    ax = fig.subplots()
+    # NOTE: the diagonal holds ~1000 per class and the mistakes a handful: a log colour scale
+    # keeps the mistakes visible (cells with 0 are left white).
+    masked = np.ma.masked_equal(cm, 0)
+    image = ax.imshow(masked, cmap="Blues", norm=LogNorm(vmin=1, vmax=max(int(cm.max()), 2)))
+    fig.colorbar(image, ax=ax, label="count (log scale)")
+    threshold = np.sqrt(max(int(cm.max()), 1))
+    for (i, j), count in np.ndenumerate(cm):
+        color = "white" if count > threshold else ("black" if count else "lightgray")
+        ax.text(j, i, str(count), ha="center", va="center", color=color, fontsize=8)
+    ticks = range(len(cm))
+    ax.set(xticks=ticks, yticks=ticks, xlabel="predicted", ylabel="true")
+    errors = int(cm.sum() - np.trace(cm))
+    ax.set_title(f"test confusion matrix: {errors:,} errors in {int(cm.sum()):,} digits")
+    return fig
+
+
+def _misclassified(images: np.ndarray, labels: np.ndarray, pred: np.ndarray, probs: np.ndarray) -> Figure:
+    rows, cols = 4, 8
+    wrong = np.flatnonzero(pred != labels)
+    confidence = probs[wrong, pred[wrong]]
+    worst = wrong[np.argsort(-confidence, kind="stable")][: rows * cols]
+    fig = Figure(figsize=(12, 7.2), layout="constrained")
+    axes = fig.subplots(rows, cols).ravel()
+    for ax in axes:
+        ax.set_axis_off()
+    for ax, i in zip(axes, worst):
+        ax.imshow(images[i], cmap="gray_r", vmin=0, vmax=255)
+        ax.set_title(f"true {labels[i]}, predicted {pred[i]}\nconfidence {probs[i, pred[i]]:.1%}", fontsize=9)
+    if not len(wrong):
+        axes[0].text(0, 0.5, "no test digit is misclassified", fontsize=14)
+    fig.suptitle(
+        f"the {len(worst)} most confidently misclassified test digits ({len(wrong):,} errors in total)"
+    )
+    return fig
+
+
+def _pca(features: np.ndarray, labels: np.ndarray, max_points: int = 4000) -> Figure:
+    coords, explained = pca_2d(features)
+    # NOTE: the components come from every digit; only the scatter is thinned, so it stays legible.
+    show = np.random.default_rng(0).permutation(len(coords))[:max_points]
+    fig = Figure(figsize=(8, 6.8), layout="constrained")
+    ax = fig.subplots()
+    colors = [f"C{k}" for k in range(CLASSES)]
+    for k in range(CLASSES):
+        idx = show[labels[show] == k]
+        ax.scatter(coords[idx, 0], coords[idx, 1], s=5, alpha=0.6, color=colors[k], label=str(k))
+    ax.legend(title="digit", markerscale=3, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    ax.set(xlabel=f"PC 1 ({explained[0]:.0%} of the variance)", ylabel=f"PC 2 ({explained[1]:.0%})")
+    units = f"{features.shape[1]} units"
+    ax.set_title(f"last hidden layer ({units}) of {len(show):,} test digits: first two principal components")
+    ax.grid(alpha=0.3)
+    return fig

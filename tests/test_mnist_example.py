@@ -1,0 +1,262 @@
+"""examples/mnist_mlp.py end to end: training on the bundled subset, --save, --plots, the presets,
+the offline fallback, and (with $TINYGRAD_EDU_DATA) one epoch of the default MLP on full MNIST."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tinygrad_edu as tg
+from tinygrad_edu.data import download
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+sys.path.insert(0, str(EXAMPLES))
+
+import mnist_mlp  # noqa: E402
+import mnist_plots  # noqa: E402
+from mnist_presets import PRESETS, with_overrides  # noqa: E402
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """One run of the CLI on the bundled subset, with --save and --plots (shared by several tests)."""
+    out = tmp_path_factory.mktemp("mnist_example")
+    argv = ["--subset", "--no-download", "--no-progress", "--save", str(out / "model.npz")]
+    result = mnist_mlp.main(argv + ["--plots", str(out / "plots")])
+    return result, out
+
+
+def numpy_forward(state: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
+    """The default MLP written out in numpy: relu(x W1ᵀ + b1) → relu(· W2ᵀ + b2) → · W3ᵀ + b3."""
+    h = x
+    for name in ("hidden.0", "hidden.2"):
+        h = np.maximum(h @ state[f"{name}.weight"].T + state[f"{name}.bias"], 0)
+    return h @ state["out.weight"].T + state["out.bias"]
+
+
+# ---- training on the bundled subset ---------------------------------------------------------
+def test_subset_run_reaches_90_percent_and_reports_the_true_accuracy(trained):
+    result, _ = trained
+    assert len(result.data.x_train) == 5000 and len(result.data.x_test) == 1000
+    assert result.test_acc >= 0.90
+    x = result.data.x_test.astype(np.float64) / 255
+    by_hand = numpy_forward(result.model.state_dict(), x).argmax(axis=1)
+    assert result.test_acc == pytest.approx(np.mean(by_hand == result.data.y_test), abs=1e-3)
+    assert result.history.epoch == list(range(1, PRESETS["default"].epochs + 1))
+    assert result.history.test_acc[-1] == result.test_acc
+
+
+def test_run_prints_epoch_lines_and_a_final_summary(capsys):
+    mnist_mlp.main(["--subset", "--no-progress", "--epochs", "2", "--hidden", "32"])
+    out = capsys.readouterr().out
+    assert "epoch 1/2" in out and "epoch 2/2" in out
+    summary = out.strip().splitlines()[-1]
+    assert summary.startswith("RESULT") and "test accuracy" in summary and "wall time" in summary
+
+
+def test_same_seed_same_weights():
+    cfg = with_overrides("default", epochs=1, hidden=(16,), dropout=0.2)
+    a, b = (mnist_mlp.run(cfg, subset=True, show_progress=False) for _ in range(2))
+    for key, value in a.model.state_dict().items():
+        np.testing.assert_array_equal(value, b.model.state_dict()[key])
+
+
+# ---- --save ----------------------------------------------------------------------------------
+def test_save_writes_npz_and_json_that_rebuild_an_identical_model(trained):
+    result, out = trained
+    path = out / "model.npz"
+    with np.load(path, allow_pickle=False) as z:  # a plain .npz: no pickle needed
+        assert sorted(z.files) == sorted(result.model.state_dict())
+    meta = json.loads((out / "model.json").read_text())
+    assert meta["config"]["hidden"] == list(result.config.hidden)
+    model, cfg = mnist_mlp.load_model(path)
+    assert cfg == result.config
+    for key, value in tg.load(path).items():
+        np.testing.assert_array_equal(value, result.model.state_dict()[key])
+    x = result.data.x_test[:200]
+    np.testing.assert_array_equal(model(mnist_mlp.inputs(x)).data, result.model(mnist_mlp.inputs(x)).data)
+
+
+def test_load_model_without_its_json_says_what_is_missing(tmp_path):
+    tg.save({"out.weight": np.zeros((10, 784), np.float32)}, tmp_path / "w.npz")
+    with pytest.raises(ValueError, match=r"w\.json"):
+        mnist_mlp.load_model(tmp_path / "w.npz")
+
+
+# ---- --plots ---------------------------------------------------------------------------------
+def test_plots_are_four_png_files(trained):
+    _, out = trained
+    for name in ("curves.png", "confusion.png", "misclassified.png", "pca.png"):
+        data = (out / "plots" / name).read_bytes()
+        assert data.startswith(PNG_SIGNATURE) and len(data) > 10_000, name
+    assert not [p for p in (out / "plots").iterdir() if p.name.endswith(".part")]
+
+
+def test_confusion_matrix_counts_each_pair():
+    y_true = np.array([0, 0, 1, 2, 2, 2])
+    y_pred = np.array([0, 1, 1, 2, 0, 2])
+    expected = np.zeros((3, 3), dtype=int)
+    for t, p in zip(y_true, y_pred):
+        expected[t, p] += 1
+    np.testing.assert_array_equal(mnist_plots.confusion_matrix(y_true, y_pred, classes=3), expected)
+
+
+def test_pca_matches_the_covariance_eigenvectors():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((500, 6)) @ rng.standard_normal((6, 6)) + 3.0
+    coords, explained = mnist_plots.pca_2d(x)
+    xc = x - x.mean(axis=0)
+    eigvals, eigvecs = np.linalg.eigh(xc.T @ xc)  # ascending
+    top = eigvecs[:, ::-1][:, :2]
+    np.testing.assert_allclose(np.abs(coords), np.abs(xc @ top), atol=1e-9)  # up to each axis' sign
+    np.testing.assert_allclose(explained, eigvals[::-1][:2] / eigvals.sum(), rtol=1e-9)
+
+
+# ---- losses and init -------------------------------------------------------------------------
+def _grad_of(loss_fn, z0: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+    z = tg.Tensor(z0, requires_grad=True)
+    loss = loss_fn(z, y)
+    loss.backward()
+    return loss.item(), z.grad
+
+
+def test_losses_are_the_write_ups_per_sample_sums():
+    rng = np.random.default_rng(1)
+    z0, y = rng.standard_normal((5, 10)), rng.integers(0, 10, 5)
+    t = np.eye(10)[y]
+    a = 1 / (1 + np.exp(-z0))
+    bce = with_overrides("default", loss="bce")
+    value, grad = _grad_of(mnist_mlp.make_loss(bce), z0, y)
+    assert value == pytest.approx(-np.sum(t * np.log(a) + (1 - t) * np.log(1 - a)) / 5)
+    np.testing.assert_allclose(grad, (a - t) / 5, atol=1e-12)  # the write-ups' dZ2 = A2 - Y, over m
+    mse = with_overrides("mse-16-16")
+    value, grad = _grad_of(mnist_mlp.make_loss(mse), z0, y)
+    assert value == pytest.approx(0.5 * np.sum((a - t) ** 2) / 5)
+    np.testing.assert_allclose(grad, (a - t) * a * (1 - a) / 5, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("scheme", "weight_bound", "weight_std"),
+    [
+        ("uniform", 0.5, 1 / np.sqrt(12)),
+        ("kaiming", np.sqrt(6 / 784), np.sqrt(2 / 784)),
+        ("xavier_normal", None, np.sqrt(2 / (784 + 300))),
+        ("nielsen", None, 1 / np.sqrt(784)),
+    ],
+)
+def test_init_schemes_follow_their_formulas(scheme, weight_bound, weight_std):
+    layer = tg.nn.Linear(784, 300)
+    tg.manual_seed(0)
+    mnist_mlp.init_linear(layer, scheme)
+    w = layer.weight.data
+    if weight_bound is not None:
+        assert np.abs(w).max() <= weight_bound
+    assert w.std() == pytest.approx(weight_std, rel=0.02)
+
+
+# ---- presets and options ---------------------------------------------------------------------
+def test_preset_2_is_16_16_mse_kaiming_xavier():
+    cfg, _ = mnist_mlp.parse_args(["--preset", "mse-16-16"])
+    assert cfg.hidden == (16, 16) and cfg.activation == "relu"
+    assert (cfg.loss, cfg.output_activation) == ("mse", "sigmoid")
+    assert cfg.layer_inits() == ("kaiming_normal", "kaiming_normal", "xavier_normal")
+    assert (cfg.optimizer, cfg.batch_size, cfg.epochs) == ("sgd", 32, 100)
+    model = mnist_mlp.build_model(cfg)
+    assert [layer.weight.shape for layer in model.linears()] == [(16, 784), (16, 16), (10, 16)]
+
+
+def test_full_batch_presets():
+    for name, loss in (("fullbatch-sigmoid", "bce"), ("fullbatch-softmax", "cross_entropy")):
+        cfg, _ = mnist_mlp.parse_args(["--preset", name])
+        assert cfg.full_batch and cfg.epochs == 1000 and cfg.hidden == (10,) and cfg.loss == loss
+    cfg, _ = mnist_mlp.parse_args(["--preset", "fullbatch-softmax", "--iterations", "7"])
+    assert cfg.epochs == 7
+
+
+def test_explicit_options_override_the_preset():
+    argv = ["--preset", "nielsen", "--hidden", "64,32", "--optimizer", "adam", "--lr", "0.002"]
+    cfg, _ = mnist_mlp.parse_args(argv + ["--betas", "0.8,0.99", "--batch-size", "full"])
+    assert cfg.hidden == (64, 32) and cfg.optimizer == "adam" and cfg.lr == 0.002
+    assert cfg.betas == (0.8, 0.99) and cfg.full_batch
+    assert cfg.init == PRESETS["nielsen"].init and cfg.loss == "cross_entropy"
+    cfg, _ = mnist_mlp.parse_args(["--preset", "mse-16-16", "--loss", "cross_entropy"])
+    assert cfg.output_activation == "softmax"  # the output the new loss needs
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--preset", "nielsen", "--iterations", "5"],  # not full-batch
+        ["--preset", "mse-16-16", "--hidden", "32"],  # three init schemes for two layers
+        ["--loss", "bce", "--output-activation", "softmax"],
+        ["--momentum", "0.9"],  # the default optimizer is Adam
+        ["--hidden", "256,x"],
+        ["--preset", "nope"],
+    ],
+)
+def test_inconsistent_options_are_rejected(argv, capsys):
+    with pytest.raises(SystemExit):
+        mnist_mlp.parse_args(argv)
+    assert "error:" in capsys.readouterr().err
+
+
+# ---- no data, no network ---------------------------------------------------------------------
+@pytest.fixture
+def no_mnist_anywhere(tmp_path, monkeypatch):
+    """An empty data folder, an empty home (so an empty cache) and no $TINYGRAD_EDU_DATA."""
+    monkeypatch.delenv("TINYGRAD_EDU_DATA", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "empty").mkdir()
+    return tmp_path / "empty"
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_no_data_and_no_download_falls_back_to_the_subset_loudly(no_mnist_anywhere, capsys):
+    mnist = mnist_mlp.load_data(no_mnist_anywhere, download=False)
+    assert mnist.source.startswith("bundled subset")
+    err = capsys.readouterr().err
+    assert "WARNING: MNIST was not found" in err and "--no-download" in err and "FALLING BACK" in err
+
+
+def test_unreachable_mirrors_fall_back_to_the_subset_loudly(no_mnist_anywhere, monkeypatch, capsys):
+    monkeypatch.setattr(download, "MIRRORS", (f"http://127.0.0.1:{_closed_port()}/",))
+    mnist = mnist_mlp.load_data(no_mnist_anywhere, download=True)
+    assert mnist.source.startswith("bundled subset")
+    err = capsys.readouterr().err
+    assert "could not be downloaded" in err and "127.0.0.1" in err and "FALLING BACK" in err
+    cache = Path(os.environ["HOME"]) / ".cache" / "tinygrad_edu" / "mnist"
+    assert not any(cache.iterdir())  # no half-downloaded file left behind
+
+
+def test_command_line_fallback_end_to_end(no_mnist_anywhere):
+    env = {k: v for k, v in os.environ.items() if k != "TINYGRAD_EDU_DATA"}
+    cmd = [sys.executable, str(EXAMPLES / "mnist_mlp.py"), "--data-dir", str(no_mnist_anywhere)]
+    cmd += ["--no-download", "--epochs", "1", "--hidden", "32"]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "FALLING BACK" in done.stderr
+    summary = done.stdout.strip().splitlines()[-1]
+    assert summary.startswith("RESULT") and "5,000/1,000 images" in summary
+
+
+# ---- full MNIST ------------------------------------------------------------------------------
+@pytest.mark.skipif(not os.environ.get("TINYGRAD_EDU_DATA"), reason="TINYGRAD_EDU_DATA is not set")
+def test_default_mlp_one_epoch_on_full_mnist_reaches_96_percent():
+    cfg = with_overrides("default", epochs=1)
+    result = mnist_mlp.run(cfg, download=False, show_progress=False)
+    assert len(result.data.x_train) == 60_000 and len(result.data.x_test) == 10_000, result.data.source
+    assert result.test_acc >= 0.96
