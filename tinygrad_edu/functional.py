@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from tinygrad_edu.function import Function, is_grad_enabled
+from tinygrad_edu.ops import Sum
 from tinygrad_edu.tensor import Tensor
 
 Reduction = str  # "mean" | "sum" | "none"
@@ -34,7 +35,11 @@ class Linear(Function):
         x2 = x if x.ndim == 2 else x.reshape(-1, w.shape[1])
         gx = g @ w if need[0] else None
         gw = g2.transpose() @ x2 if need[1] else None
-        gb = (g2.sum(0),) if len(need) == 3 and need[2] else (None,) * (len(need) - 2)
+        gb = (
+            (Sum.apply(g2, axis=(0,), keepdims=False),)
+            if len(need) == 3 and need[2]
+            else (None,) * (len(need) - 2)
+        )
         return (gx, gw, *gb)
 
 
