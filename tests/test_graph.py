@@ -244,6 +244,26 @@ def test_softmax_family_hessian(f) -> None:
     np.testing.assert_allclose(hessian(f, z), np.diag(p) - np.outer(p, p), rtol=1e-12, atol=1e-15)
 
 
+_X = np.array([[0.5, -1.0, 2.0], [1.5, 0.3, -0.7]])  # batch of 2, 3 features
+_W = np.array([[1.0, -2.0, 0.5], [0.2, 0.4, -1.1]])  # 3 -> 2
+
+
+@pytest.mark.parametrize(
+    "f, expected",
+    [
+        (lambda x: (F.linear(x.reshape(1, 3), Tensor(_W), Tensor(np.ones(2))) ** 2).sum(), 2 * _W.T @ _W),
+        (lambda w: (F.linear(Tensor(_X), w.reshape(2, 3)) ** 2).sum(), 2 * np.kron(np.eye(2), _X.T @ _X)),
+        (lambda b: (F.linear(Tensor(_X), Tensor(_W), b) ** 2).sum(), 2 * len(_X) * np.eye(2)),
+    ],
+    ids=["input", "weight", "bias"],
+)
+def test_linear_hessian(f, expected) -> None:
+    """L = ||X Wᵀ + b||²: ∇²_x = 2 WᵀW, ∇²_vec(W) = 2 I ⊗ XᵀX (row-major vec), ∇²_b = 2N I."""
+    n = expected.shape[0]
+    arg = Tensor(np.linspace(-1.0, 1.0, n), requires_grad=True)
+    np.testing.assert_allclose(hessian(f, arg), expected, rtol=1e-12, atol=1e-12)
+
+
 def test_grad_with_grad_outputs_and_several_inputs() -> None:
     x, w = leaf(1.0, 2.0), leaf(3.0, -1.0)
     v = np.array([0.5, -2.0])

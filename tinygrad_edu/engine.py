@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_edu.function import Function, _check_finite, _GradMode, _set_grad_enabled
+from tinygrad_edu.function import Function, _check_finite, _GradMode, _set_anomaly, _set_grad_enabled
 from tinygrad_edu.ops import sum_to
 from tinygrad_edu.tensor import Tensor
 
@@ -64,7 +64,10 @@ def _run(
     for r, s in zip(roots, seeds):
         grads[id(r)] = grads[id(r)] + s if id(r) in grads else s
     ready = [r for r in dict.fromkeys(roots) if uses[id(r)] == 0]
-    with _set_grad_enabled(create_graph):
+    anomaly = _GradMode.anomaly
+    # NOTE: under detect_anomaly the rules' own ops must not run the forward check, or sqrt'(0)
+    # = g / (2 * 0) would be blamed on a Div forward instead of on the Sqrt's backward.
+    with _set_grad_enabled(create_graph), _set_anomaly(False):
         while ready:
             t = ready.pop()
             g = grads.pop(id(t))
@@ -72,7 +75,7 @@ def _run(
             node = t._ctx
             if node is None:
                 continue
-            in_grads = _call_backward(node, g)
+            in_grads = _call_backward(node, g, anomaly)
             for hook in _hooks:
                 hook(t, node, g, in_grads)
             for x, needed, gx in zip(node.inputs, node.needs_input_grad, in_grads):
@@ -90,16 +93,9 @@ def _run(
                 node.__dict__.clear()
 
 
-def _call_backward(node: Function, g: Tensor) -> tuple:
+def _call_backward(node: Function, g: Tensor, anomaly: bool) -> tuple:
     """node's backward rule, as one gradient (or None) per input."""
-    anomaly = _GradMode.anomaly
-    # NOTE: under detect_anomaly the rule's own ops must not run the forward check, or sqrt'(0)
-    # = g / (2 * 0) would be blamed on a Div forward instead of on this Sqrt's backward.
-    _GradMode.anomaly = False
-    try:
-        grads = node.backward(node, g)
-    finally:
-        _GradMode.anomaly = anomaly
+    grads = node.backward(node, g)
     grads = grads if type(grads) is tuple else (grads,)
     if len(grads) != len(node.inputs):
         raise RuntimeError(

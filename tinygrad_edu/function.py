@@ -54,13 +54,17 @@ def enable_grad():
     return _set_grad_enabled(True)
 
 
-@contextmanager
-def detect_anomaly() -> Iterator[None]:
+def detect_anomaly():
     """Raise at the first op whose forward output or backward gradient holds NaN or inf.
 
     Costs one `isfinite` scan per op and a stack capture per recorded op, so it is off by default.
     """
-    prev, _GradMode.anomaly = _GradMode.anomaly, True
+    return _set_anomaly(True)
+
+
+@contextmanager
+def _set_anomaly(mode: bool) -> Iterator[None]:
+    prev, _GradMode.anomaly = _GradMode.anomaly, mode
     try:
         yield
     finally:
@@ -113,7 +117,11 @@ class Function:
     @classmethod
     def apply(cls, *args: Any, **params: Any) -> Tensor:
         ctx = cls()
-        xs = [a if isinstance(a, Tensor) else constant(a, args) for a in args]
+        xs = args
+        for a in args:
+            if not isinstance(a, Tensor):  # wrap scalars and arrays; all-Tensor calls skip the copy
+                xs = tuple(a if isinstance(a, Tensor) else constant(a, args) for a in args)
+                break
         try:
             data = cls.forward(ctx, *[x.data for x in xs], **params)
         except ValueError as e:
@@ -128,7 +136,7 @@ class Function:
         if _GradMode.enabled:
             needs = tuple([x.requires_grad for x in xs])
             if True in needs:
-                ctx.inputs, ctx.needs_input_grad = tuple(xs), needs
+                ctx.inputs, ctx.needs_input_grad = xs, needs
                 ctx._out = weakref.ref(out)
                 ctx._stack = traceback.format_stack()[:-1] if _GradMode.anomaly else None
                 out._ctx, out.requires_grad = ctx, True

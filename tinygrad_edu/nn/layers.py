@@ -46,11 +46,10 @@ class Linear(Module):
 
     def forward(self, x: Any) -> Tensor:
         x = _as_tensor(x)
-        if x.ndim == 0 or x.shape[-1] != self.in_features:
-            raise ValueError(
-                f"{self!r}: input of shape {x.shape} does not end in {self.in_features} features"
-            )
-        if x.dtype != self.weight.dtype:
+        shape = x.data.shape  # the array's own attributes: this check runs on every call
+        if not shape or shape[-1] != self.in_features:
+            raise ValueError(f"{self!r}: input of shape {shape} does not end in {self.in_features} features")
+        if x.data.dtype != self.weight.data.dtype:
             raise TypeError(
                 f"{self!r}: input dtype {x.dtype} differs from the weight's {self.weight.dtype} (convert "
                 f"the input, e.g. x.astype(np.{self.weight.dtype}), or build the layer with that dtype)"
