@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_edu.function import Function, _check_finite, _GradMode, _set_anomaly, _set_grad_enabled
+from tinygrad_edu.function import Function, _check_finite, _GradMode, _switch
 from tinygrad_edu.ops import sum_to
 from tinygrad_edu.tensor import Tensor
 
@@ -67,7 +67,7 @@ def _run(
     anomaly = _GradMode.anomaly
     # NOTE: under detect_anomaly the rules' own ops must not run the forward check, or sqrt'(0)
     # = g / (2 * 0) would be blamed on a Div forward instead of on the Sqrt's backward.
-    with _set_grad_enabled(create_graph), _set_anomaly(False):
+    with _switch("enabled", create_graph), _switch("anomaly", False):
         while ready:
             t = ready.pop()
             g = grads.pop(id(t))

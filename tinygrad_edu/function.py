@@ -36,22 +36,24 @@ def is_grad_enabled() -> bool:
 
 
 @contextmanager
-def _set_grad_enabled(mode: bool) -> Iterator[None]:
-    prev, _GradMode.enabled = _GradMode.enabled, mode
+def _switch(flag: str, mode: bool) -> Iterator[None]:
+    """Set one of _GradMode's flags for the duration of a `with` block."""
+    prev = getattr(_GradMode, flag)
+    setattr(_GradMode, flag, mode)
     try:
         yield
     finally:
-        _GradMode.enabled = prev
+        setattr(_GradMode, flag, prev)
 
 
 def no_grad():
     """Context manager (and decorator) in which ops record nothing: inference and optimizer steps."""
-    return _set_grad_enabled(False)
+    return _switch("enabled", False)
 
 
 def enable_grad():
     """Context manager that turns recording back on, e.g. inside `no_grad`."""
-    return _set_grad_enabled(True)
+    return _switch("enabled", True)
 
 
 def detect_anomaly():
@@ -59,16 +61,7 @@ def detect_anomaly():
 
     Costs one `isfinite` scan per op and a stack capture per recorded op, so it is off by default.
     """
-    return _set_anomaly(True)
-
-
-@contextmanager
-def _set_anomaly(mode: bool) -> Iterator[None]:
-    prev, _GradMode.anomaly = _GradMode.anomaly, mode
-    try:
-        yield
-    finally:
-        _GradMode.anomaly = prev
+    return _switch("anomaly", True)
 
 
 def _check_finite(fn: Function, arrays: tuple, where: str) -> None:
