@@ -272,6 +272,20 @@ def test_grad_with_grad_outputs_and_several_inputs() -> None:
     np.testing.assert_array_equal(gw.data, v * x.data)
 
 
+def test_grad_of_an_intermediate_is_its_summed_gradient() -> None:
+    x = leaf(1.0, -2.0)
+    h = x * 3  # used twice below: grad must return the sum of both contributions
+    (gh,) = tg.grad((h * h + h).sum(), h)
+    np.testing.assert_array_equal(gh.data, 2 * h.data + 1)
+
+
+def test_grad_of_an_output_that_is_also_a_leaf() -> None:
+    x = leaf(2.0)
+    # d(x)/dx = 1 from the first output, d(3x)/dx = 3 from the second: 4 in all
+    (g,) = tg.grad([x, x * 3], x, grad_outputs=[np.ones(1), np.ones(1)])
+    np.testing.assert_array_equal(g.data, [4.0])
+
+
 def test_grad_allow_unused() -> None:
     x, unused = leaf(1.0), leaf(2.0)
     with pytest.raises(RuntimeError, match="allow_unused"):

@@ -1,12 +1,14 @@
 """The backward engine: reverse-mode differentiation over the recorded graph.
 
 1. `_count_uses` walks the graph once (with an explicit stack, so a 10,000-op chain is fine)
-   and counts, for every tensor, how many recorded ops consume it.
+   and counts, for every intermediate tensor, how many recorded ops consume it.
 2. `_run` starts at the outputs with their seed gradients. A tensor is *ready* once every
    consumer has sent its gradient contribution (its count drops to 0); only then is its
    summed gradient popped from the dict and pushed through its op's backward rule. This is
    Kahn's topological order: a reused intermediate (`b = a + a; c = b + b`) is propagated
    once, with its complete gradient, and popped gradients are freed as the pass goes.
+   Leaves (parameters, inputs) propagate nothing: their contributions are just summed and
+   handed back, for `backward` to add into `.grad` and for `grad` to return.
 3. Each contribution is reduced to its input's shape (`sum_to`): un-broadcasting lives here,
    not in every op.
 """
@@ -14,14 +16,14 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 import numpy as np
 
-from tinygrad_edu.function import Function, _check_finite, _GradMode, _switch
+from tinygrad_edu.function import Function, _check_finite, _GradMode
 from tinygrad_edu.ops import sum_to
-from tinygrad_edu.tensor import Tensor
+from tinygrad_edu.tensor import Tensor, _wrap
 
 # Observers called as hook(tensor, node, grad, input_grads) at each node (see tinygrad_edu.trace).
 _hooks: list[Callable[..., None]] = []
@@ -33,7 +35,7 @@ _FREED = (
 
 
 def _count_uses(roots: Sequence[Tensor]) -> dict[int, int]:
-    uses: dict[int, int] = {id(r): 0 for r in roots}
+    uses: dict[int, int] = dict.fromkeys(map(id, roots), 0)
     stack = list(roots)
     while stack:
         node = stack.pop()._ctx
@@ -42,7 +44,7 @@ def _count_uses(roots: Sequence[Tensor]) -> dict[int, int]:
         if node.inputs is None:
             raise RuntimeError(_FREED.format(op=type(node).__name__))
         for x, needed in zip(node.inputs, node.needs_input_grad):
-            if needed:
+            if needed and x._ctx is not None:  # leaves need no count: they propagate nothing
                 if id(x) in uses:
                     uses[id(x)] += 1
                 else:
@@ -54,27 +56,36 @@ def _count_uses(roots: Sequence[Tensor]) -> dict[int, int]:
 def _run(
     roots: Sequence[Tensor],
     seeds: Sequence[Tensor],
-    reached: Callable[[Tensor, Tensor], None],
     create_graph: bool,
     retain_graph: bool,
-) -> None:
-    """Propagate `seeds` from `roots`; call `reached(t, grad)` once per tensor with its full grad."""
+    keep: Collection[int] = (),
+) -> dict[int, tuple[Tensor, Tensor]]:
+    """Propagate `seeds` back from `roots`.
+
+    Returns {id(t): (t, full gradient of t)} for every leaf reached and for every tensor whose id
+    is in `keep`. Leaves propagate nothing, so they are neither counted nor queued: their
+    contributions are only summed.
+    """
     uses = _count_uses(roots)
     grads: dict[int, Tensor] = {}
     for r, s in zip(roots, seeds):
         grads[id(r)] = grads[id(r)] + s if id(r) in grads else s
     ready = [r for r in dict.fromkeys(roots) if uses[id(r)] == 0]
+    final: dict[int, tuple[Tensor, Tensor]] = {}
     anomaly = _GradMode.anomaly
     # NOTE: under detect_anomaly the rules' own ops must not run the forward check, or sqrt'(0)
     # = g / (2 * 0) would be blamed on a Div forward instead of on the Sqrt's backward.
-    with _switch("enabled", create_graph), _switch("anomaly", False):
+    modes = _GradMode.enabled, _GradMode.anomaly
+    _GradMode.enabled, _GradMode.anomaly = create_graph, False
+    try:
         while ready:
             t = ready.pop()
             g = grads.pop(id(t))
-            reached(t, g)
             node = t._ctx
-            if node is None:
-                continue
+            if node is None or id(t) in keep:
+                _add(final, t, g)
+                if node is None:
+                    continue
             in_grads = _call_backward(node, g, anomaly)
             for hook in _hooks:
                 hook(t, node, g, in_grads)
@@ -83,6 +94,9 @@ def _run(
                     continue
                 if type(gx) is not Tensor or gx.data.shape != x.data.shape:
                     gx = _fit(gx, x, node)
+                if x._ctx is None:
+                    _add(final, x, gx)
+                    continue
                 k = id(x)
                 grads[k] = grads[k] + gx if k in grads else gx
                 uses[k] -= 1
@@ -91,6 +105,14 @@ def _run(
             if not retain_graph:
                 node.inputs = None
                 node.__dict__.clear()
+    finally:
+        _GradMode.enabled, _GradMode.anomaly = modes
+    return final
+
+
+def _add(final: dict[int, tuple[Tensor, Tensor]], x: Tensor, g: Tensor) -> None:
+    k = id(x)
+    final[k] = (x, final[k][1] + g) if k in final else (x, g)
 
 
 def _call_backward(node: Function, g: Tensor, anomaly: bool) -> tuple:
@@ -136,7 +158,7 @@ def _seed(t: Tensor, grad: Any, fn: str) -> Tensor:
                 "to start from is ambiguous; pass it explicitly, e.g. backward(np.ones(shape)), "
                 "or reduce the output to a scalar first (e.g. .sum())"
             )
-        return Tensor(np.ones(t.shape, dtype=t.dtype))
+        return _wrap(np.array(1, dtype=t.dtype).reshape(t.shape))  # dt/dt = 1
     data = np.array(grad.data if isinstance(grad, Tensor) else grad, dtype=t.dtype)
     if data.shape != t.shape:
         raise ValueError(f"{fn}: gradient of shape {data.shape} for an output of shape {t.shape}")
@@ -145,26 +167,22 @@ def _seed(t: Tensor, grad: Any, fn: str) -> Tensor:
 
 def backward(t: Tensor, grad: Any = None, retain_graph: bool = False) -> None:
     """Accumulate dt/dleaf into `leaf.grad` for every leaf that requires grad (see Tensor.backward)."""
-    owned: set[int] = set()
-
-    def accumulate(x: Tensor, g: Tensor) -> None:
-        if x._ctx is not None:
-            return
+    owned: set[int] = set()  # the memory of the arrays handed to leaves in this pass
+    for x, g in _run([t], [_seed(t, grad, "backward")], False, retain_graph).values():
         arr = g.data
+        memory = id(arr if arr.base is None else arr.base)
         if arr.dtype != x.data.dtype:
             arr = arr.astype(x.data.dtype)
-        elif not arr.flags.writeable or id(arr.base if arr.base is not None else arr) in owned:
-            # NOTE: a broadcast view, or an array another leaf already holds (Add passes the
-            # same gradient to both inputs): copy, so that in-place updates of one leaf's
-            # .grad never change another's.
+        elif memory in owned or not arr.flags.writeable:
+            # NOTE: an array another leaf already holds (Add passes the same gradient to both
+            # inputs), or a broadcast view: copy, so that in-place updates of one leaf's .grad
+            # never change another's.
             arr = arr.copy()
-        owned.add(id(arr.base if arr.base is not None else arr))
+        owned.add(memory)
         if x.grad is None:
             x.grad = arr
         else:
             x.grad += arr
-
-    _run([t], [_seed(t, grad, "backward")], accumulate, create_graph=False, retain_graph=retain_graph)
 
 
 def grad(
@@ -188,15 +206,9 @@ def grad(
     if len(grad_outputs) != len(outs):
         raise ValueError(f"grad: {len(grad_outputs)} grad_outputs for {len(outs)} outputs")
     seeds = [_seed(o, g, "grad") for o, g in zip(outs, grad_outputs)]
-    wanted = {id(x): i for i, x in enumerate(ins)}
-    found: list[Tensor | None] = [None] * len(ins)
-
-    def capture(x: Tensor, g: Tensor) -> None:
-        if id(x) in wanted:
-            found[wanted[id(x)]] = g
-
-    keep = create_graph if retain_graph is None else retain_graph
-    _run(outs, seeds, capture, create_graph=create_graph, retain_graph=keep)
+    retain = create_graph if retain_graph is None else retain_graph
+    final = _run(outs, seeds, create_graph, retain, keep={id(x) for x in ins})
+    found = [final[id(x)][1] if id(x) in final else None for x in ins]
     for x, g in zip(ins, found):
         if g is None and not allow_unused:
             raise RuntimeError(

@@ -120,19 +120,17 @@ class Function:
         except ValueError as e:
             shapes = " and ".join(str(x.shape) for x in xs)
             raise ValueError(f"{cls.__name__.lower()}: inputs of shapes {shapes}: {e}") from None
-        if type(data) is not np.ndarray:  # numpy returns scalars from full reductions
-            data = np.asarray(data)
-        if _GradMode.anomaly:
-            _check_finite(ctx, (data,), "forward")
-        out = Tensor.__new__(Tensor)
-        out.data, out.grad, out.name, out._ctx, out.requires_grad = data, None, None, None, False
+        # numpy returns scalars, not arrays, from full reductions
+        out = _wrap(data if type(data) is np.ndarray else np.asarray(data))
         if _GradMode.enabled:
             needs = tuple([x.requires_grad for x in xs])
             if True in needs:
                 ctx.inputs, ctx.needs_input_grad = xs, needs
                 ctx._out = weakref.ref(out)
-                ctx._stack = traceback.format_stack()[:-1] if _GradMode.anomaly else None
                 out._ctx, out.requires_grad = ctx, True
+        if _GradMode.anomaly:
+            _check_finite(ctx, (out.data,), "forward")
+            ctx._stack = traceback.format_stack()[:-1]
         return out
 
     def __repr__(self) -> str:
@@ -140,4 +138,4 @@ class Function:
 
 
 # Imported last: tensor.py builds on Function (the package __init__ imports this module first).
-from tinygrad_edu.tensor import Tensor, constant  # noqa: E402
+from tinygrad_edu.tensor import Tensor, _wrap, constant  # noqa: E402

@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_edu.function import Function, is_grad_enabled
-from tinygrad_edu.tensor import Tensor
+from tinygrad_edu.function import Function, _GradMode
+from tinygrad_edu.tensor import Tensor, _wrap
 
 Reduction = str  # "mean" | "sum" | "none"
 
@@ -29,12 +29,12 @@ class Linear(Function):
     def backward(ctx, g):
         """d(x Wᵀ + b)/dx: g W, d/dW: gᵀ x, d/db: Σ g over the batch"""
         x, w = ctx.inputs[:2]
-        if is_grad_enabled():  # create_graph: the products must be recorded ops, to differentiate again
+        if _GradMode.enabled:  # create_graph: the products must be recorded ops, to differentiate again
             return _linear_grads(g, x, w, ctx.needs_input_grad)
         # NOTE: nothing to record, so the same formulas run on the arrays: this saves the four op
         # dispatches per layer that dominate a small network's backward pass.
         grads = _linear_grads(g.data, x.data, w.data, ctx.needs_input_grad)
-        return tuple(None if d is None else Tensor(d) for d in grads)
+        return tuple(None if d is None else _wrap(d) for d in grads)
 
 
 def _linear_grads(g: Any, x: Any, w: Any, need: tuple[bool, ...]) -> tuple:
@@ -151,9 +151,9 @@ class CrossEntropy(Function):
     @staticmethod
     def forward(ctx, z, y, reduction):
         ctx.y, ctx.reduction = y, reduction
-        logp = LogSoftmax.forward(ctx, z, axis=1)
-        ctx.p = np.exp(logp)
-        loss = -logp[np.arange(len(y)), y]
+        ctx.logp = logp = LogSoftmax.forward(ctx, z, axis=1)
+        ctx.rows = rows = np.arange(len(y))
+        loss = -logp[rows, y]
         if reduction == "mean":
             # sum / n is loss.mean() without numpy's Python-level wrapper (this runs every step)
             return loss.sum() / len(y) if len(y) else np.asarray(np.nan, dtype=z.dtype)
@@ -167,18 +167,17 @@ class CrossEntropy(Function):
         ∂L/∂z[n, j] = -(1/N) (δ_{y_n j} - p[n, j]) = (p[n, j] - onehot(y)[n, j]) / N —
         the `dZ2 = A2 - Y` (divided by m) of the hand-derived MNIST backprop.
         """
-        z, y = ctx.inputs[0], ctx.y
-        rows = np.arange(len(y))
-        if is_grad_enabled():
+        z, y, rows = ctx.inputs[0], ctx.y, ctx.rows
+        if _GradMode.enabled:
             # NOTE: create_graph: softmax(z) is recomputed as a recorded op, so that the
             # gradient is itself differentiable (exact Hessians).
             onehot = np.zeros(z.shape, dtype=z.dtype)
             onehot[rows, y] = 1
             return (Softmax.apply(z, axis=1) - Tensor(onehot)) * _per_sample(g, ctx.reduction, len(y))
-        d = ctx.p.copy()  # not in place: with retain_graph a second backward reads ctx.p again
+        d = np.exp(ctx.logp)  # softmax(z), from the log-probabilities the forward kept
         d[rows, y] -= 1
         d *= _per_sample(g.data, ctx.reduction, len(y))  # in numpy: no graph to record here
-        return Tensor(d)
+        return _wrap(d)
 
 
 def _per_sample(g: Any, reduction: Reduction, n: int) -> Any:

@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_edu.function import Function
-from tinygrad_edu.tensor import Tensor
+from tinygrad_edu.function import Function, _GradMode
+from tinygrad_edu.tensor import Tensor, _wrap
 
 
 def sum_to(g: Tensor, shape: tuple[int, ...]) -> Tensor:
@@ -252,6 +252,13 @@ class Sigmoid(Function):
         return g * (s * (1 - s))
 
 
+def _times(g: Tensor, c: np.ndarray) -> Tensor:
+    """g ⊙ c for a constant array c (a mask, a sign): a recorded Mul only under create_graph."""
+    # NOTE: ReLU's backward is a hot path of every MLP; when nothing is recorded this is one
+    # numpy multiply instead of an op dispatch and a Tensor around c.
+    return g * Tensor(c) if _GradMode.enabled else _wrap(g.data * c)
+
+
 class ReLU(Function):
     @staticmethod
     def forward(ctx, x):
@@ -263,7 +270,7 @@ class ReLU(Function):
 
         NOTE: at the kink x = 0 the derivative is taken as 0, as in PyTorch.
         """
-        return g * Tensor(ctx.inputs[0].data > 0)
+        return _times(g, ctx.inputs[0].data > 0)
 
 
 class Abs(Function):
@@ -277,7 +284,7 @@ class Abs(Function):
 
         NOTE: at the kink x = 0 the derivative is taken as sign(0) = 0, as in PyTorch.
         """
-        return g * Tensor(np.sign(ctx.inputs[0].data))
+        return _times(g, np.sign(ctx.inputs[0].data))
 
 
 class Clip(Function):
@@ -295,7 +302,7 @@ class Clip(Function):
             inside &= x >= ctx.lo
         if ctx.hi is not None:
             inside &= x <= ctx.hi
-        return g * Tensor(inside)
+        return _times(g, inside)
 
 
 # ---- reductions ----------------------------------------------------------------------------------
@@ -332,7 +339,7 @@ class Max(Function):
         out = ctx.output.data.reshape(kept)
         mask = x.data == out
         share = mask / mask.sum(axis=ctx.axis, keepdims=True)
-        return Expand.apply(g.reshape(kept), shape=x.shape) * Tensor(share.astype(g.dtype))
+        return _times(Expand.apply(g.reshape(kept), shape=x.shape), share.astype(g.dtype))
 
 
 class Expand(Function):

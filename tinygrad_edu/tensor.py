@@ -47,6 +47,13 @@ def constant(value: Any, args: Sequence[Any] = ()) -> Tensor:
     return Tensor(value)
 
 
+def _wrap(data: np.ndarray) -> Tensor:
+    """A constant Tensor around an ndarray the library has just made (no conversion, no checks)."""
+    t = Tensor.__new__(Tensor)
+    t.data, t.grad, t.name, t._ctx, t.requires_grad = data, None, None, None, False
+    return t
+
+
 class Tensor:
     """An n-dimensional array with reverse-mode automatic differentiation.
 
@@ -157,9 +164,7 @@ class Tensor:
         `grad` is the upstream gradient (needed unless self has one element). The graph's saved
         values are freed afterwards unless `retain_graph=True`.
         """
-        from tinygrad_edu.engine import backward
-
-        backward(self, grad, retain_graph=retain_graph)
+        engine.backward(self, grad, retain_graph=retain_graph)
 
     # ---- arithmetic (ops.py holds the derivatives) -----------------------------------------
     def __add__(self, other: Any) -> Tensor:
@@ -361,4 +366,4 @@ def _shape(shape: tuple) -> Shape:
     return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
 
 
-from tinygrad_edu import ops  # noqa: E402  (ops.py needs Tensor defined first)
+from tinygrad_edu import engine, ops  # noqa: E402  (both need Tensor defined first)
