@@ -272,6 +272,26 @@ def test_grad_with_grad_outputs_and_several_inputs() -> None:
     np.testing.assert_array_equal(gw.data, v * x.data)
 
 
+_V = np.array([1.5, -0.4, 0.8, -2.0])  # away from the kinks at 0 and at the clip bounds ±1
+
+
+@pytest.mark.parametrize(
+    "f, expected",
+    [
+        (lambda x: (x.relu() ** 3).sum(), np.diag(6 * np.maximum(_V, 0))),
+        (lambda x: (x.abs() ** 3).sum(), np.diag(6 * np.abs(_V))),
+        (lambda x: (x.clip(-1.0, 1.0) ** 3).sum(), np.diag(6 * _V * (np.abs(_V) <= 1))),
+        (lambda x: x.max() ** 2, np.diag([2.0, 0.0, 0.0, 0.0])),  # the max is _V[0]
+    ],
+    ids=["relu", "abs", "clip", "max"],
+)
+def test_mask_rules_are_differentiable_again(f, expected) -> None:
+    """(relu x)³: f'' = 6 relu(x); |x|³: 6|x|; clip(x)³: 6x inside the bounds, 0 outside;
+    (max x)²: 2 on the argmax. Each first derivative ends in g ⊙ mask, recorded under create_graph."""
+    x = Tensor(_V.copy(), requires_grad=True)
+    np.testing.assert_allclose(hessian(f, x), expected, rtol=1e-12, atol=1e-15)
+
+
 def test_grad_of_an_intermediate_is_its_summed_gradient() -> None:
     x = leaf(1.0, -2.0)
     h = x * 3  # used twice below: grad must return the sum of both contributions
