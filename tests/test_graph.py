@@ -85,6 +85,16 @@ def test_no_grad_as_decorator_and_after_an_exception() -> None:
     assert tg.is_grad_enabled()
 
 
+def test_no_grad_decorator_survives_recursion() -> None:
+    @tg.no_grad()
+    def depth(n: int) -> int:  # re-enters the same decorator instance
+        assert not tg.is_grad_enabled()
+        return depth(n - 1) + 1 if n else 0
+
+    assert depth(3) == 3
+    assert tg.is_grad_enabled()
+
+
 def test_detach_shares_data_and_cuts_the_graph() -> None:
     x = leaf(1.0, 2.0, 3.0)
     d = x.detach()

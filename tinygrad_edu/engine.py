@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_edu.function import Function, _check_finite, _GradMode
+from tinygrad_edu.function import Function, _check_finite, _GradMode, _Switch
 from tinygrad_edu.ops import sum_to
 from tinygrad_edu.tensor import Tensor, _wrap
 
@@ -75,9 +75,7 @@ def _run(
     anomaly = _GradMode.anomaly
     # NOTE: under detect_anomaly the rules' own ops must not run the forward check, or sqrt'(0)
     # = g / (2 * 0) would be blamed on a Div forward instead of on the Sqrt's backward.
-    modes = _GradMode.enabled, _GradMode.anomaly
-    _GradMode.enabled, _GradMode.anomaly = create_graph, False
-    try:
+    with _Switch(enabled=create_graph, anomaly=False):
         while ready:
             t = ready.pop()
             g = grads.pop(id(t))
@@ -105,8 +103,6 @@ def _run(
             if not retain_graph:
                 node.inputs = None
                 node.__dict__.clear()
-    finally:
-        _GradMode.enabled, _GradMode.anomaly = modes
     return final
 
 

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import traceback
 import weakref
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ContextDecorator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -35,25 +34,33 @@ def is_grad_enabled() -> bool:
     return _GradMode.enabled
 
 
-@contextmanager
-def _switch(flag: str, mode: bool) -> Iterator[None]:
-    """Set one of _GradMode's flags for the duration of a `with` block."""
-    prev = getattr(_GradMode, flag)
-    setattr(_GradMode, flag, mode)
-    try:
-        yield
-    finally:
-        setattr(_GradMode, flag, prev)
+class _Switch(ContextDecorator):
+    """Set some of _GradMode's flags for the duration of a `with` block (or a decorated call)."""
+
+    # NOTE: a class, not a @contextmanager generator: the engine enters one on every backward().
+    # The saved modes form a stack, so one decorator instance can be re-entered (recursion).
+    def __init__(self, **flags: bool) -> None:
+        self.flags = flags
+        self.saved: list[dict[str, bool]] = []
+
+    def __enter__(self) -> None:
+        self.saved.append({name: getattr(_GradMode, name) for name in self.flags})
+        for name, mode in self.flags.items():
+            setattr(_GradMode, name, mode)
+
+    def __exit__(self, *exc: object) -> None:
+        for name, mode in self.saved.pop().items():
+            setattr(_GradMode, name, mode)
 
 
 def no_grad():
     """Context manager (and decorator) in which ops record nothing: inference and optimizer steps."""
-    return _switch("enabled", False)
+    return _Switch(enabled=False)
 
 
 def enable_grad():
     """Context manager that turns recording back on, e.g. inside `no_grad`."""
-    return _switch("enabled", True)
+    return _Switch(enabled=True)
 
 
 def detect_anomaly():
@@ -61,7 +68,7 @@ def detect_anomaly():
 
     Costs one `isfinite` scan per op and a stack capture per recorded op, so it is off by default.
     """
-    return _switch("anomaly", True)
+    return _Switch(anomaly=True)
 
 
 def _check_finite(fn: Function, arrays: tuple, where: str) -> None:
