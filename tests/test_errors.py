@@ -150,6 +150,20 @@ def test_class_index_outside_range(loss, bad: int) -> None:
         loss(ones(2, 3, requires_grad=True), np.array([0, bad]))
 
 
+@pytest.mark.parametrize("dtype", [np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint64])
+def test_class_index_bounds_for_every_integer_dtype(dtype) -> None:
+    """Both bounds, at their extremes, for targets of any integer width and signedness."""
+    info = np.iinfo(dtype)
+    for bad in {info.min, -1, 3, info.max} - {0, 1, 2}:
+        if info.min <= bad <= info.max:
+            with raises(ValueError, "cross_entropy", f"class index {bad}", "[0, 3)"):
+                F.cross_entropy(ones(2, 3), np.array([0, bad], dtype=dtype))
+    z = np.array([[0.0, 1.0, 2.0], [2.0, 0.0, 1.0]])
+    y = np.array([2, 0], dtype=dtype)
+    expected = -np.mean(z[[0, 1], [2, 0]] - np.log(np.exp(z).sum(axis=1)))
+    assert np.isclose(F.cross_entropy(Tensor(z), y).item(), expected, rtol=1e-12)
+
+
 def test_float_targets() -> None:
     with raises(TypeError, "cross_entropy", "integer", "float64"):
         F.cross_entropy(ones(2, 3), np.array([0.0, 1.0]))

@@ -95,6 +95,31 @@ def test_no_grad_decorator_survives_recursion() -> None:
     assert tg.is_grad_enabled()
 
 
+def test_backward_rule_that_runs_its_own_backward() -> None:
+    """The engine's grad modes nest: a rule may call tg.grad, and each pass restores the mode it found."""
+
+    class Cube(tg.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x**3
+
+        @staticmethod
+        def backward(ctx, g):
+            """d x³/dx = 3x², obtained here by differentiating x³ again inside this backward"""
+            assert not tg.is_grad_enabled()  # the outer pass records nothing
+            with tg.enable_grad():
+                x = Tensor(ctx.inputs[0].data, requires_grad=True)
+                (dx,) = tg.grad((x * x * x).sum(), x, create_graph=True)  # inner pass records
+                assert tg.is_grad_enabled()
+            assert not tg.is_grad_enabled()
+            return g * dx.detach()
+
+    x = leaf(1.0, -2.0, 0.5)
+    Cube.apply(x).sum().backward()
+    np.testing.assert_allclose(x.grad, 3 * x.data**2, rtol=1e-12)
+    assert tg.is_grad_enabled()
+
+
 def test_detach_shares_data_and_cuts_the_graph() -> None:
     x = leaf(1.0, 2.0, 3.0)
     d = x.detach()

@@ -41,16 +41,15 @@ class _Switch(ContextDecorator):
     # The saved modes form a stack, so one decorator instance can be re-entered (recursion).
     def __init__(self, **flags: bool) -> None:
         self.flags = flags
-        self.saved: list[dict[str, bool]] = []
+        self.saved: list[tuple[bool, bool]] = []
 
     def __enter__(self) -> None:
-        self.saved.append({name: getattr(_GradMode, name) for name in self.flags})
+        self.saved.append((_GradMode.enabled, _GradMode.anomaly))
         for name, mode in self.flags.items():
             setattr(_GradMode, name, mode)
 
     def __exit__(self, *exc: object) -> None:
-        for name, mode in self.saved.pop().items():
-            setattr(_GradMode, name, mode)
+        _GradMode.enabled, _GradMode.anomaly = self.saved.pop()
 
 
 def no_grad():

@@ -141,7 +141,8 @@ def _class_targets(target: Any, logits_shape: tuple[int, ...], fn: str) -> np.nd
         )
     if y.shape != (n,):
         raise ValueError(f"{fn}: target of shape {y.shape} does not match input of shape {logits_shape}")
-    if n and (y.min() < 0 or y.max() >= c):
+    # NOTE: one reduction checks both bounds: viewed as unsigned, a negative index is huge.
+    if n and y.view(f"u{y.itemsize}").max() >= c:
         bad = y[(y < 0) | (y >= c)][0]
         raise ValueError(f"{fn}: class index {bad} is outside [0, {c}) for input of shape {logits_shape}")
     return y

@@ -43,7 +43,7 @@ def constant(value: Any, args: Sequence[Any] = ()) -> Tensor:
     if isinstance(value, (int, float, np.generic)):
         for a in args:
             if isinstance(a, Tensor) and a.data.dtype.kind == "f":
-                return Tensor(np.asarray(value, dtype=a.data.dtype))
+                return _wrap(np.asarray(value, dtype=a.data.dtype))
     return Tensor(value)
 
 
