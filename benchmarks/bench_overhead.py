@@ -36,20 +36,25 @@ def median_time(fn, repeats: int, inner: int = 1) -> float:
     return statistics.median(times)
 
 
+def mul_add_tanh(x, c, n_ops: int):
+    """The per-op workload: mul, add and tanh in turn (any tensor type with *, + and .tanh())."""
+    y = x
+    for i in range(n_ops):
+        if i % 3 == 0:
+            y = y * c
+        elif i % 3 == 1:
+            y = y + c
+        else:
+            y = y.tanh()
+    return y
+
+
 def op_chain(n_ops: int = 300):
     x = tg.Tensor(np.random.default_rng(0).standard_normal((8, 8)).astype(np.float32), requires_grad=True)
     c = tg.Tensor(np.full((8, 8), 0.5, dtype=np.float32))
 
     def step():
-        y = x
-        for i in range(n_ops):
-            if i % 3 == 0:
-                y = y * c
-            elif i % 3 == 1:
-                y = y + c
-            else:
-                y = y.tanh()
-        y.sum().backward()
+        mul_add_tanh(x, c, n_ops).sum().backward()
 
     return step, n_ops + 1
 

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_overhead import median_time, mlp_data, mlp_framework, mlp_numpy, op_chain
+from bench_overhead import median_time, mlp_data, mlp_framework, mlp_numpy, mul_add_tanh, op_chain
 
 
 def torch_op_chain(n_ops: int = 300):
@@ -36,15 +36,7 @@ def torch_op_chain(n_ops: int = 300):
     c = torch.full((8, 8), 0.5)
 
     def step():
-        y = x
-        for i in range(n_ops):
-            if i % 3 == 0:
-                y = y * c
-            elif i % 3 == 1:
-                y = y + c
-            else:
-                y = y.tanh()
-        y.sum().backward()
+        mul_add_tanh(x, c, n_ops).sum().backward()
         x.grad = None
 
     return step, n_ops + 1
