@@ -109,15 +109,32 @@ def test_backward_rule_that_runs_its_own_backward() -> None:
             assert not tg.is_grad_enabled()  # the outer pass records nothing
             with tg.enable_grad():
                 x = Tensor(ctx.inputs[0].data, requires_grad=True)
-                (dx,) = tg.grad((x * x * x).sum(), x, create_graph=True)  # inner pass records
+                cube = (x * x * x).sum()
+                (dx,) = tg.grad(cube, x, create_graph=True, retain_graph=True)  # inner pass records
                 assert tg.is_grad_enabled()
+            (dx_again,) = tg.grad(cube, x)  # re-enters the outer pass's own (non-recording) switch
             assert not tg.is_grad_enabled()
+            np.testing.assert_array_equal(dx_again.data, dx.data)
             return g * dx.detach()
 
     x = leaf(1.0, -2.0, 0.5)
     Cube.apply(x).sum().backward()
     np.testing.assert_allclose(x.grad, 3 * x.data**2, rtol=1e-12)
     assert tg.is_grad_enabled()
+
+
+def test_switches_closed_out_of_order_restore_only_their_own_flag() -> None:
+    def suspended_in_no_grad():
+        with tg.no_grad():
+            yield
+
+    gen = suspended_in_no_grad()
+    next(gen)  # grad off, and the generator's no_grad stays open
+    with tg.detect_anomaly():
+        next(gen, None)  # the no_grad closes inside detect_anomaly
+        assert tg.is_grad_enabled()
+        assert tg.function._GradMode.anomaly  # detect_anomaly's flag survives
+    assert tg.is_grad_enabled() and not tg.function._GradMode.anomaly
 
 
 def test_detach_shares_data_and_cuts_the_graph() -> None:

@@ -39,17 +39,20 @@ class _Switch(ContextDecorator):
 
     # NOTE: a class, not a @contextmanager generator: the engine enters one on every backward().
     # The saved modes form a stack, so one decorator instance can be re-entered (recursion).
+    # Only the flags it sets are restored, so switches that close out of order (a generator
+    # suspended inside no_grad) do not undo each other.
     def __init__(self, **flags: bool) -> None:
         self.flags = flags
-        self.saved: list[tuple[bool, bool]] = []
+        self.saved: list[list[bool]] = []
 
     def __enter__(self) -> None:
-        self.saved.append((_GradMode.enabled, _GradMode.anomaly))
+        self.saved.append([getattr(_GradMode, name) for name in self.flags])
         for name, mode in self.flags.items():
             setattr(_GradMode, name, mode)
 
     def __exit__(self, *exc: object) -> None:
-        _GradMode.enabled, _GradMode.anomaly = self.saved.pop()
+        for name, mode in zip(self.flags, self.saved.pop()):
+            setattr(_GradMode, name, mode)
 
 
 def no_grad():
