@@ -55,6 +55,7 @@ def op_chain(n_ops: int = 300):
 
     def step():
         mul_add_tanh(x, c, n_ops).sum().backward()
+        x.grad = None
 
     return step, n_ops + 1
 
