@@ -137,6 +137,15 @@ def test_ragged_data_is_a_value_error(data) -> None:
         Tensor(data)
 
 
+@pytest.mark.parametrize(
+    "scalar",
+    [np.str_("2"), np.bytes_(b"2"), np.datetime64("2020-01-01"), np.timedelta64(3), np.complex128(1 + 2j)],
+)
+def test_non_numeric_numpy_scalar_operand_is_refused(scalar) -> None:
+    with raises(TypeError, "not numeric", str(np.asarray(scalar).dtype)):
+        ones(2) * scalar
+
+
 def test_item_of_many_elements() -> None:
     with raises(ValueError, "item", "(2, 3)"):
         ones(2, 3).item()

@@ -40,7 +40,10 @@ def _to_array(data: Any, dtype: Any) -> np.ndarray:
 def constant(value: Any, args: Sequence[Any] = ()) -> Tensor:
     """Wrap a non-Tensor operand. Scalars take the floating dtype of the Tensor they meet, so
     `x32 * 2.0` and `x32 * np.float64(2)` stay float32 (PyTorch's rule for scalars)."""
-    if isinstance(value, (int, float, np.generic)):
+    numeric = isinstance(value, (int, float)) or (
+        isinstance(value, np.generic) and value.dtype.kind in _ALLOWED_KINDS
+    )
+    if numeric:  # anything else (strings, dates, complex) is checked, and refused, by Tensor()
         for a in args:
             if isinstance(a, Tensor) and a.data.dtype.kind == "f":
                 return _wrap(np.asarray(value, dtype=a.data.dtype))
