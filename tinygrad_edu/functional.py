@@ -141,9 +141,7 @@ def _class_targets(target: Any, logits_shape: tuple[int, ...], fn: str) -> np.nd
         )
     if y.shape != (n,):
         raise ValueError(f"{fn}: target of shape {y.shape} does not match input of shape {logits_shape}")
-    # NOTE: one reduction checks both bounds: viewed as unsigned (same width and byte order),
-    # a negative index is huge.
-    if n and y.view(y.dtype.str.replace("i", "u")).max() >= c:
+    if n and (y.min() < 0 or y.max() >= c):
         bad = y[(y < 0) | (y >= c)][0]
         raise ValueError(f"{fn}: class index {bad} is outside [0, {c}) for input of shape {logits_shape}")
     return y
