@@ -29,16 +29,16 @@ def test_matmul_shape_mismatch() -> None:
 
 
 @pytest.mark.parametrize(
-    ("f", "op"),
+    ("f", "op", "other"),
     [
-        (lambda: ones(2, 3) + ones(4), "add"),
-        (lambda: ones(2, 3) * ones(4), "mul"),
-        (lambda: np.ones(4) * ones(2, 3), "mul"),
-        (lambda: ones(2, 3) - ones(3, 2), "sub"),
+        (lambda: ones(2, 3) + ones(4), "add", "(4,)"),
+        (lambda: ones(2, 3) * ones(4), "mul", "(4,)"),
+        (lambda: np.ones(4) * ones(2, 3), "mul", "(4,)"),
+        (lambda: ones(2, 3) - ones(3, 2), "sub", "(3, 2)"),
     ],
 )
-def test_broadcasting_mismatch(f, op: str) -> None:
-    with raises(ValueError, op, "(2, 3)"):
+def test_broadcasting_mismatch(f, op: str, other: str) -> None:
+    with raises(ValueError, op, "(2, 3)", other):
         f()
 
 
@@ -57,6 +57,42 @@ def test_concatenate_and_stack_mismatch() -> None:
 def test_axis_out_of_range() -> None:
     with raises(ValueError, "axis 2", "2 dimensions"):
         ones(2, 3).sum(axis=2)
+    with raises(ValueError, "transpose", "axis 5", "2 dimensions"):
+        ones(2, 3).transpose(0, 5)
+    with raises(ValueError, "transpose", "axis -2", "1 dimensions"):
+        ones(3).transpose()  # the default swaps the last two axes; a vector has one
+    with raises(ValueError, "unsqueeze", "axis 2", "(3,)"):
+        ones(3).unsqueeze(2)
+    with raises(ValueError, "squeeze", "axis -3", "2 dimensions"):
+        ones(1, 3).squeeze(-3)
+
+
+def test_linear_weight_and_bias_shapes() -> None:
+    with raises(ValueError, "linear", "(5, 4)", "(1, 5)"):
+        F.linear(ones(3, 4), ones(5, 4), ones(1, 5))
+    with raises(ValueError, "linear", "(4,)"):
+        F.linear(ones(3, 4), ones(4))
+    with raises(ValueError, "linear", "(3, 4)", "(5, 6)"):
+        F.linear(ones(3, 4), ones(5, 6), ones(5))
+
+
+def test_grad_of_an_input_that_does_not_require_grad() -> None:
+    x, c = ones(2, requires_grad=True), ones(2)
+    with raises(RuntimeError, "grad", "(2,)", "does not require grad"):
+        tg.grad((x * c).sum(), [x, c], allow_unused=True)
+
+
+def test_requires_grad_set_on_an_integer_tensor() -> None:
+    x = Tensor(np.array([1, 2, 3]))
+    with raises(TypeError, "int64", "cannot require grad"):
+        x.requires_grad = True
+    assert not x.requires_grad
+
+
+def test_requires_grad_turned_off_on_a_non_leaf() -> None:
+    y = ones(2, requires_grad=True) * 2
+    with raises(RuntimeError, "only a leaf", "detach"):
+        y.requires_grad = False
 
 
 def test_index_out_of_range_stays_an_index_error() -> None:

@@ -3,6 +3,7 @@ higher-order gradients with `tg.grad`, dtypes and the independence of leaf gradi
 
 import gc
 import sys
+import threading
 import tracemalloc
 
 import numpy as np
@@ -93,6 +94,34 @@ def test_no_grad_decorator_survives_recursion() -> None:
 
     assert depth(3) == 3
     assert tg.is_grad_enabled()
+
+
+def test_grad_mode_is_per_thread() -> None:
+    """As in PyTorch: no_grad in one thread leaves the others recording; a new thread records."""
+    inside, release = threading.Event(), threading.Event()
+    seen: list[bool] = []
+
+    def infer() -> None:
+        with tg.no_grad():
+            seen.append((leaf(1.0) * 2).requires_grad)
+            inside.set()
+            release.wait(10)
+
+    worker = threading.Thread(target=infer)
+    worker.start()
+    try:
+        assert inside.wait(10)
+        assert tg.is_grad_enabled() and (leaf(1.0) * 2).requires_grad  # while the worker is in no_grad
+    finally:
+        release.set()
+        worker.join(10)
+    assert seen == [False]
+
+    with tg.no_grad():
+        fresh = threading.Thread(target=lambda: seen.append(tg.is_grad_enabled()))
+        fresh.start()
+        fresh.join(10)
+    assert seen == [False, True]
 
 
 def test_backward_rule_that_runs_its_own_backward() -> None:
@@ -390,6 +419,38 @@ def test_float32_graph_gets_float32_gradients() -> None:
 )
 def test_python_and_numpy_scalars_keep_float32(op) -> None:
     assert op(Tensor([1.0, 2.0])).dtype == np.float32
+
+
+@pytest.mark.parametrize(
+    "op",
+    [
+        lambda x: x * np.array(2.0),  # a 0-d array is a number, as a 0-d tensor is in PyTorch
+        lambda x: np.array(2.0) * x,
+        lambda x: x ** np.array(2),
+        lambda x: x + np.arange(2),  # integer arrays take the float tensor's dtype
+        lambda x: x * np.array([True, False]),
+    ],
+)
+def test_zero_dim_and_integer_arrays_keep_float32(op) -> None:
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    y = op(x)
+    assert y.dtype == np.float32
+    y.sum().backward()
+    assert x.grad.dtype == np.float32
+
+
+def test_grad_returns_gradients_in_the_input_dtype() -> None:
+    """A float64 constant makes the graph float64; the gradient of a float32 input is float32,
+    from tg.grad as from backward (as in PyTorch), and stays differentiable under create_graph."""
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    y = (x * x * np.ones((3, 1))).sum()
+    assert y.dtype == np.float64
+    (gx,) = tg.grad(y, x, create_graph=True)
+    assert gx.dtype == np.float32
+    np.testing.assert_array_equal(gx.data, [6.0, 12.0])
+    (hx,) = tg.grad(gx.sum(), x)
+    assert hx.dtype == np.float32
+    np.testing.assert_array_equal(hx.data, [6.0, 6.0])
 
 
 def test_mixed_precision_grads_take_each_leaf_dtype() -> None:

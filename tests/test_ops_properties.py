@@ -163,7 +163,8 @@ def reshape_params(shapes: Shapes) -> st.SearchStrategy[dict]:
 
 
 def index_params(shapes: Shapes) -> st.SearchStrategy[dict]:
-    """Ints, slices, None and Ellipsis; boolean masks; integer arrays (with repeats); mixtures."""
+    """Ints, slices, None and Ellipsis; boolean masks; integer arrays, lists and tuples (with
+    repeats, e.g. x[:, (2, 0, 2)]); mixtures."""
     shape = shapes[0]
     options = [
         hnp.basic_indices(shape, allow_newaxis=True, allow_ellipsis=True),
@@ -177,6 +178,7 @@ def index_params(shapes: Shapes) -> st.SearchStrategy[dict]:
             hnp.integer_array_indices(shape, result_shape=many),
             rows.map(lambda ix: ix[0].ravel().tolist()),  # a Python list of ints
             cols.map(lambda ix: (slice(None, None, -1),) * (len(shape) - 1) + ix),  # x[::-1, [2, 0, 2]]
+            cols.map(lambda ix: (slice(None),) * (len(shape) - 1) + (tuple(ix[0].ravel().tolist()),)),
         ]
     return st.one_of(options).map(lambda idx: {"idx": idx})
 
@@ -387,7 +389,16 @@ test_where_constant_branch = op_test(
 )
 
 
-# ---- functional: softmax family and losses -------------------------------------------------------
+# ---- functional: linear, softmax family and losses -----------------------------------------------
+def linear_shapes(n: int) -> st.SearchStrategy[Shapes]:
+    """x (*batch, in) with 0 to 2 batch axes, W (out, in) and, for n = 3, b (out,)."""
+    batch = hnp.array_shapes(min_dims=0, max_dims=2, min_side=1, max_side=MAX_SIDE)
+    side = st.integers(1, MAX_SIDE)
+    return st.tuples(batch, side, side).map(lambda s: ((*s[0], s[1]), (s[2], s[1]), (s[2],))[:n])
+
+
+test_linear = op_test(F.linear, lambda x, w, b: x @ w.T + b, n=3, shapes=linear_shapes(3))
+test_linear_without_bias = op_test(F.linear, lambda x, w: x @ w.T, n=2, shapes=linear_shapes(2))
 test_softmax = op_test(
     lambda x, axis: F.softmax(x, axis),
     lambda x, axis: np.exp(x) / np.exp(x).sum(axis=axis, keepdims=True),

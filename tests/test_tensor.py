@@ -170,3 +170,27 @@ def test_reshape_and_permute_take_varargs_or_a_tuple() -> None:
     y = x.reshape(1, 2, 3)
     assert y.permute(2, 0, 1).shape == y.permute((2, 0, 1)).shape == (3, 1, 2)
     assert y.transpose(0, 2).shape == (3, 2, 1) and y.transpose().shape == (1, 3, 2)
+
+
+def test_abs_builtin_is_the_abs_op() -> None:
+    x = Tensor(np.array([-2.0, 0.5]), requires_grad=True)
+    abs(x).sum().backward()
+    np.testing.assert_array_equal(x.grad, [-1.0, 1.0])
+
+
+def test_squeeze_and_unsqueeze_follow_pytorch() -> None:
+    x = Tensor(np.zeros((1, 3, 1)))
+    assert x.squeeze().shape == (3,) and x.squeeze(0).shape == (3, 1) and x.squeeze(-1).shape == (1, 3)
+    assert x.squeeze(1).shape == (1, 3, 1)  # an axis whose length is not 1 stays (numpy would raise)
+    assert x.squeeze((0, 2)).shape == (3,)
+    assert x.unsqueeze(-1).shape == (1, 3, 1, 1) and x.unsqueeze(0).shape == (1, 1, 3, 1)
+
+
+@pytest.mark.parametrize("axis", [0, -1, (0,), ()])
+def test_zero_dim_tensors_accept_axis_0_and_minus_1(axis) -> None:
+    """As in PyTorch: a 0-d tensor reduces over "its one axis" to itself."""
+    x = Tensor(np.float64(3.0), requires_grad=True)
+    y = x.sum(axis) + x.max(axis) + x.mean(axis) + x.unsqueeze(0).squeeze(0)
+    assert y.shape == () and y.item() == 12.0
+    y.backward()
+    assert x.grad == 4.0

@@ -80,6 +80,9 @@ def test_repeated_indices_accumulate() -> None:
     x = leaf([10.0, 20.0, 30.0])
     x[[0, 2, 0, 0]].sum().backward()
     np.testing.assert_array_equal(x.grad, [3.0, 0.0, 1.0])
+    m = leaf(np.zeros((2, 3)))  # a tuple inside the index is a sequence of indices, as a list is
+    (m[:, (1, 1)].sum() + m[(0, 0),].sum()).backward()
+    np.testing.assert_array_equal(m.grad, [[2, 4, 2], [0, 2, 0]])
     y = leaf(np.zeros((3, 2)))
     (y[Tensor(np.array([1, 1])), :] * Tensor([[1.0, 2.0], [3.0, 4.0]])).sum().backward()
     np.testing.assert_array_equal(y.grad, [[0, 0], [4, 6], [0, 0]])
@@ -102,6 +105,14 @@ def test_max_with_ties_shares_the_gradient_equally() -> None:
     g = grad_of(lambda x: x.max(axis=1, keepdims=True) * Tensor([[2.0], [3.0], [4.0]]), rows)
     np.testing.assert_allclose(g, [[0, 1, 1], [1, 1, 1], [0, 4, 0]], rtol=1e-15)
     np.testing.assert_array_equal(grad_of(lambda x: x.min(), [4.0, 1.0, 1.0]), [0, 0.5, 0.5])
+
+
+def test_max_gradient_goes_to_the_nan() -> None:
+    """A NaN is the max of its slice (numpy's rule, and PyTorch's); the gradient goes to it alone."""
+    with np.errstate(invalid="ignore"):
+        np.testing.assert_array_equal(grad_of(lambda x: x.max(), [1.0, np.nan, 3.0]), [0, 1, 0])
+        g = grad_of(lambda x: x.max(axis=1), [[1.0, np.nan], [4.0, 2.0]])
+    np.testing.assert_array_equal(g, [[0, 1], [1, 0]])
 
 
 def test_max_tie_convention_agrees_with_central_differences() -> None:
@@ -131,6 +142,22 @@ def test_power_exponent_gradient_is_log_of_base_so_nan_for_negative_base() -> No
         (x**p).sum().backward()
     assert np.isnan(p.grad)
     np.testing.assert_allclose(x.grad, [-4.0, 6.0], rtol=1e-15)
+
+
+def test_power_at_zero_follows_pytorch() -> None:
+    """d(x^0)/dx = 0 even at x = 0 (not 0 · 0^-1 = NaN); d(x^p)/dp = x^p log x is 0 at x = 0, p >= 0."""
+    with strict_floats():
+        np.testing.assert_array_equal(grad_of(lambda x: x**0, [0.0, 2.0]), [0.0, 0.0])
+        x, p = leaf([0.0, 1.0, 2.0]), leaf([0.0, 2.0, 3.0])
+        (x**p).sum().backward()
+        np.testing.assert_allclose(x.grad, [0.0, 2.0, 12.0], rtol=1e-15)
+        np.testing.assert_allclose(p.grad, [0.0, 0.0, 8 * math.log(2)], rtol=1e-15)
+        np.testing.assert_array_equal(grad_of(lambda e: 0.0**e, [1.0, 2.0]), [0.0, 0.0])
+    x = leaf([0.0, 1.0])
+    (gx,) = tg.grad((x**1.0).sum(), x, create_graph=True)  # x^0 inside the rule, differentiated again
+    with strict_floats():
+        (gx * Tensor([1.0, 1.0])).sum().backward()
+    np.testing.assert_array_equal(x.grad, [0.0, 0.0])
 
 
 # ---- NaN through the branch a `where` did not take -----------------------------------------------
@@ -165,6 +192,16 @@ def test_sigmoid_saturates_without_overflow(dtype) -> None:
     np.testing.assert_allclose(s.data, np.array(expected, dtype=dtype), rtol=np.finfo(dtype).eps, atol=0)
     assert s.data[0] == 0.0 and s.data[-1] == 1.0 and s.data[2] == 0.5
     np.testing.assert_array_equal(x.grad[[0, 2, 4]], np.array([0.0, 0.25, 0.0], dtype=dtype))
+
+
+def test_cross_entropy_of_an_empty_batch() -> None:
+    """The mean over no samples is NaN (numpy's and PyTorch's answer); its gradient is empty."""
+    logits = leaf(np.zeros((0, 3)))
+    with np.errstate(invalid="ignore"):
+        loss = F.cross_entropy(logits, np.zeros(0, dtype=np.int64))
+    assert np.isnan(loss.item())
+    loss.backward()
+    assert logits.grad.shape == (0, 3)
 
 
 def test_cross_entropy_on_huge_logits() -> None:

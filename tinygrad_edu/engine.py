@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from tinygrad_edu.function import Function, _check_finite, _GradMode, _Switch
-from tinygrad_edu.ops import sum_to
+from tinygrad_edu.ops import Cast, sum_to
 from tinygrad_edu.tensor import Tensor, _wrap
 
 # Observers called as hook(tensor, node, grad, input_grads) at each node (see tinygrad_edu.trace).
@@ -94,7 +94,13 @@ def _run(
             for x, needed, gx in zip(node.inputs, node.needs_input_grad, in_grads):
                 if not needed:
                     continue
-                if type(gx) is not Tensor or gx.data.shape != x.data.shape:
+                # NOTE: `is not` on dtypes is only a cheap first look (the usual dtypes are
+                # singletons); _fit compares them properly.
+                if (
+                    type(gx) is not Tensor
+                    or gx.data.shape != x.data.shape
+                    or gx.data.dtype is not x.data.dtype
+                ):
                     gx = _fit(gx, x, node)
                 if x._ctx is None:
                     _add(final, x, gx)
@@ -129,7 +135,8 @@ def _call_backward(node: Function, g: Tensor, anomaly: bool) -> tuple:
 
 
 def _fit(gx: Any, x: Tensor, node: Function) -> Tensor:
-    """The gradient contribution for input `x`, reduced to x's shape."""
+    """The gradient contribution for input `x`, reduced to x's shape, in x's dtype (a float32
+    input used with a float64 constant still gets a float32 gradient, as in PyTorch)."""
     if gx is None:
         raise RuntimeError(f"{type(node).__name__}.backward returned None for an input that needs grad")
     if not isinstance(gx, Tensor):
@@ -142,7 +149,7 @@ def _fit(gx: Any, x: Tensor, node: Function) -> Tensor:
                 f"{type(node).__name__}.backward returned a gradient of shape {gx.shape} "
                 f"for an input of shape {x.shape}"
             )
-    return gx
+    return gx if gx.dtype == x.dtype else Cast.apply(gx, dtype=x.dtype)
 
 
 def _seed(t: Tensor, grad: Any, fn: str) -> Tensor:
@@ -171,9 +178,7 @@ def backward(t: Tensor, grad: Any = None, retain_graph: bool = False) -> None:
     for x, g in _run([t], [_seed(t, grad, "backward")], False, retain_graph).values():
         arr = g.data
         memory = id(arr if arr.base is None else arr.base)
-        if arr.dtype != x.data.dtype:
-            arr = arr.astype(x.data.dtype)
-        elif memory in owned or not arr.flags.writeable:
+        if memory in owned or not arr.flags.writeable:
             # NOTE: an array another leaf already holds (Add passes the same gradient to both
             # inputs), or a broadcast view: copy, so that in-place updates of one leaf's .grad
             # never change another's.
@@ -201,6 +206,12 @@ def grad(
     """
     outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    for x in ins:
+        if not x.requires_grad:
+            raise RuntimeError(
+                f"grad: an input of shape {x.shape} does not require grad, so it has no gradient "
+                "(create it with requires_grad=True)"
+            )
     if grad_outputs is None or isinstance(grad_outputs, (Tensor, np.ndarray)):
         grad_outputs = [grad_outputs] * len(outs) if grad_outputs is None else [grad_outputs]
     if len(grad_outputs) != len(outs):

@@ -11,6 +11,7 @@ them need a gradient, and whatever `forward` saved on it.
 
 from __future__ import annotations
 
+import threading
 import traceback
 import weakref
 from contextlib import ContextDecorator
@@ -22,11 +23,15 @@ if TYPE_CHECKING:
     from tinygrad_edu.tensor import Tensor
 
 
-class _GradMode:
-    """Process-wide switches read on every op (a plain class attribute is the cheapest lookup)."""
+class _Modes(threading.local):
+    """The switches every op reads, one set per thread as in PyTorch: a `no_grad` block in one
+    thread leaves the others recording. A new thread starts from these class defaults."""
 
     enabled = True
     anomaly = False
+
+
+_GradMode = _Modes()
 
 
 def is_grad_enabled() -> bool:
@@ -132,11 +137,11 @@ class Function:
         # numpy returns scalars, not arrays, from full reductions
         out = _wrap(data if type(data) is np.ndarray else np.asarray(data))
         if _GradMode.enabled:
-            needs = tuple([x.requires_grad for x in xs])
+            needs = tuple([x._requires_grad for x in xs])
             if True in needs:
                 ctx.inputs, ctx.needs_input_grad = xs, needs
                 ctx._out = weakref.ref(out)
-                out._ctx, out.requires_grad = ctx, True
+                out._ctx, out._requires_grad = ctx, True
         if _GradMode.anomaly:
             _check_finite(ctx, (out.data,), "forward")
             ctx._stack = traceback.format_stack()[:-1]

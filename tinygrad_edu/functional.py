@@ -20,6 +20,8 @@ Reduction = str  # "mean" | "sum" | "none"
 class Linear(Function):
     @staticmethod
     def forward(ctx, x, w, *b):
+        if w.ndim != 2 or (b and b[0].shape not in ((), w.shape[:1])):
+            raise ValueError("the weight must be (out_features, in_features), the bias (out_features,) or ()")
         out = x @ w.T
         if b:
             out += b[0]  # in place: the matmul's result is ours, and the add needs no new array
@@ -183,7 +185,7 @@ class CrossEntropy(Function):
 def _per_sample(g: Any, reduction: Reduction, n: int) -> Any:
     """The upstream gradient of the loss as a factor on each sample's row (Tensor or array)."""
     if reduction == "mean":
-        return g * (1.0 / n)
+        return g * (1.0 / max(n, 1))  # an empty batch has an empty gradient: any factor will do
     return g if reduction == "sum" else g.reshape(n, 1)
 
 

@@ -34,14 +34,18 @@ def sum_to(g: Tensor, shape: tuple[int, ...]) -> Tensor:
 
 
 def norm_axis(axis: int | tuple[int, ...] | None, ndim: int, op: str) -> tuple[int, ...]:
-    """`axis` as a sorted tuple of non-negative ints (None means every axis)."""
+    """`axis` as a sorted tuple of non-negative ints (None means every axis).
+
+    A 0-d tensor accepts axis 0 and -1, as in PyTorch, and has no axis to act on: ().
+    """
     if axis is None:
         return tuple(range(ndim))
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    n = max(ndim, 1)
     for a in axes:
-        if not -ndim <= a < max(ndim, 1):
+        if not -n <= a < n:
             raise ValueError(f"{op}: axis {a} is out of range for a tensor with {ndim} dimensions")
-    return tuple(sorted(int(a) % max(ndim, 1) for a in axes))
+    return tuple(sorted(int(a) % n for a in axes)) if ndim else ()
 
 
 def _kept_shape(shape: tuple[int, ...], axis: tuple[int, ...]) -> tuple[int, ...]:
@@ -107,8 +111,18 @@ class Pow(Function):
         """d(x^p)/dx = p x^(p-1), d(x^p)/dp = x^p log(x)"""
         x, p = ctx.inputs
         nx, np_ = ctx.needs_input_grad
-        # NOTE: log(x) is NaN for x < 0, so it is only computed when the exponent needs a grad.
-        return (g * p * x ** (p - 1) if nx else None), (g * ctx.output * x.log() if np_ else None)
+        gx = gp = None
+        if nx:
+            # NOTE: x^0 = 1 has derivative 0, but p x^(p-1) is 0 * inf = NaN at x = 0; where p = 0
+            # the exponent p - 1 is replaced by 0, so the product is 0 (PyTorch's convention).
+            zero_p = p.data == 0
+            gx = g * p * x ** ((where(zero_p, 1, p) if zero_p.any() else p) - 1)
+        if np_:
+            # NOTE: log(x) is NaN for x < 0, so it is only computed when the exponent needs a grad.
+            # At x = 0 with p >= 0, x^p log(x) is 0 * -inf; its limit, and PyTorch's value, is 0.
+            zero_x = (x.data == 0) & (p.data >= 0)
+            gp = g * ctx.output * (where(zero_x, 1, x) if zero_x.any() else x).log()
+        return gx, gp
 
 
 class Where(Function):
@@ -337,7 +351,8 @@ class Max(Function):
         x = ctx.inputs[0]
         kept = _kept_shape(x.shape, ctx.axis)
         out = ctx.output.data.reshape(kept)
-        mask = x.data == out
+        # NOTE: a NaN is the max of any slice that holds one, and NaN != NaN: matched apart.
+        mask = (x.data == out) | (np.isnan(x.data) & np.isnan(out))
         share = mask / mask.sum(axis=ctx.axis, keepdims=True)
         return _times(Expand.apply(g.reshape(kept), shape=x.shape), share.astype(g.dtype))
 
@@ -351,6 +366,17 @@ class Expand(Function):
     def backward(ctx, g):
         """d broadcast(x)/dx: sum over the broadcast axes"""
         return sum_to(g, ctx.inputs[0].shape)
+
+
+class Cast(Function):
+    @staticmethod
+    def forward(ctx, x, dtype):
+        return x.astype(dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        """d cast(x)/dx = 1: the gradient goes back in x's dtype"""
+        return Cast.apply(g, dtype=ctx.inputs[0].dtype)
 
 
 # ---- shape ops ---------------------------------------------------------------------------------
@@ -378,10 +404,11 @@ class Permute(Function):
 
 
 def as_index(idx: Any) -> Any:
-    """Tensors and lists inside an index become arrays (numpy's own indexing rules apply)."""
+    """Tensors, lists and tuples inside an index become arrays (numpy's own indexing rules apply:
+    `x[:, (1, 1)]` picks column 1 twice, like `x[:, [1, 1]]`)."""
     items = idx if isinstance(idx, tuple) else (idx,)
     items = tuple(
-        np.asarray(i.data if isinstance(i, Tensor) else i) if isinstance(i, (Tensor, list)) else i
+        np.asarray(i.data if isinstance(i, Tensor) else i) if isinstance(i, (Tensor, list, tuple)) else i
         for i in items
     )
     return items if isinstance(idx, tuple) else items[0]

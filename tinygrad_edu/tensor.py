@@ -38,12 +38,15 @@ def _to_array(data: Any, dtype: Any) -> np.ndarray:
 
 
 def constant(value: Any, args: Sequence[Any] = ()) -> Tensor:
-    """Wrap a non-Tensor operand. Scalars take the floating dtype of the Tensor they meet, so
-    `x32 * 2.0` and `x32 * np.float64(2)` stay float32 (PyTorch's rule for scalars)."""
-    numeric = isinstance(value, (int, float)) or (
-        isinstance(value, np.generic) and value.dtype.kind in _ALLOWED_KINDS
-    )
-    if numeric:  # anything else (strings, dates, complex) is checked, and refused, by Tensor()
+    """Wrap a non-Tensor operand. Numbers (Python's, numpy's, 0-d arrays) and integer arrays take
+    the floating dtype of the Tensor they meet, so `x32 * 2.0`, `x32 * np.array(2.0)` and
+    `x32 + np.arange(3)` stay float32 (PyTorch's promotion rule; numpy's would give float64)."""
+    if isinstance(value, (np.ndarray, np.generic)):
+        kind = value.dtype.kind
+        follows = kind in "biu" or (kind == "f" and value.ndim == 0)
+    else:
+        follows = isinstance(value, (int, float))
+    if follows:  # anything else (strings, dates, complex) is checked, and refused, by Tensor()
         for a in args:
             if isinstance(a, Tensor) and a.data.dtype.kind == "f":
                 return _wrap(np.asarray(value, dtype=a.data.dtype))
@@ -53,7 +56,7 @@ def constant(value: Any, args: Sequence[Any] = ()) -> Tensor:
 def _wrap(data: np.ndarray) -> Tensor:
     """A constant Tensor around an ndarray the library has just made (no conversion, no checks)."""
     t = Tensor.__new__(Tensor)
-    t.data, t.grad, t.name, t._ctx, t.requires_grad = data, None, None, None, False
+    t.data, t.grad, t.name, t._ctx, t._requires_grad = data, None, None, None, False
     return t
 
 
@@ -66,7 +69,7 @@ class Tensor:
     accumulate across calls until an optimizer's `zero_grad()` resets them to None.
     """
 
-    __slots__ = ("__weakref__", "_ctx", "data", "grad", "name", "requires_grad")
+    __slots__ = ("__weakref__", "_ctx", "_requires_grad", "data", "grad", "name")
     __array_priority__ = 1000  # so `ndarray * Tensor` defers to Tensor.__rmul__
     __hash__ = object.__hash__  # == is elementwise, so identity is the hash (as in PyTorch)
 
@@ -77,7 +80,7 @@ class Tensor:
         self.grad: np.ndarray | None = None
         self.name = name
         self._ctx: Function | None = None
-        self.requires_grad = False
+        self._requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
 
@@ -107,12 +110,25 @@ class Tensor:
     def is_leaf(self) -> bool:
         return self._ctx is None
 
-    def requires_grad_(self, flag: bool = True) -> Tensor:
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, flag: bool) -> None:
         if flag and self.data.dtype.kind != "f":
             raise TypeError(
                 f"Tensor of dtype {self.data.dtype} cannot require grad: "
                 "only floating-point tensors have gradients"
             )
+        if not flag and self._ctx is not None:
+            raise RuntimeError(
+                "requires_grad: only a leaf can have it turned off; "
+                "use .detach() for a copy cut from the graph"
+            )
+        self._requires_grad = bool(flag)
+
+    def requires_grad_(self, flag: bool = True) -> Tensor:
         self.requires_grad = flag
         return self
 
@@ -202,6 +218,9 @@ class Tensor:
 
     def __neg__(self) -> Tensor:
         return ops.Neg.apply(self)
+
+    def __abs__(self) -> Tensor:
+        return ops.Abs.apply(self)
 
     def __matmul__(self, other: Any) -> Tensor:
         return ops.MatMul.apply(self, other)
@@ -323,9 +342,12 @@ class Tensor:
 
     def transpose(self, dim0: int = -2, dim1: int = -1) -> Tensor:
         """Swap two axes (PyTorch's meaning; `permute` takes a full order)."""
-        axes = list(range(self.ndim))
-        axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
-        return self.permute(axes)
+        order = list(range(self.ndim))
+        swap = ops.norm_axis((dim0, dim1), self.ndim, "transpose")
+        if swap:  # a 0-d tensor has no axes to swap
+            a, b = swap
+            order[a], order[b] = order[b], order[a]
+        return self.permute(order)
 
     @property
     def T(self) -> Tensor:
@@ -333,11 +355,20 @@ class Tensor:
         return self.permute(tuple(range(self.ndim - 1, -1, -1)))
 
     def unsqueeze(self, axis: int) -> Tensor:
-        axis = axis if axis >= 0 else axis + self.ndim + 1
+        """Insert an axis of length 1 at `axis` (counted in the result, so -1 appends one)."""
+        n = self.ndim + 1
+        if not -n <= axis < n:
+            raise ValueError(
+                f"unsqueeze: axis {axis} is out of range [-{n}, {n}) for a tensor of shape {self.shape}"
+            )
+        axis %= n
         return self.reshape(self.shape[:axis] + (1,) + self.shape[axis:])
 
-    def squeeze(self, axis: int | None = None) -> Tensor:
-        return self.reshape(np.squeeze(self.data, axis).shape)
+    def squeeze(self, axis: int | tuple[int, ...] | None = None) -> Tensor:
+        """Drop the axes of length 1 (all of them, or those among `axis`; as in PyTorch, an axis
+        given whose length is not 1 is left as it is)."""
+        axes = ops.norm_axis(axis, self.ndim, "squeeze")
+        return self.reshape(tuple(n for i, n in enumerate(self.shape) if n != 1 or i not in axes))
 
 
 # ---- creation ----------------------------------------------------------------------------------
