@@ -124,6 +124,37 @@ def test_grad_mode_is_per_thread() -> None:
     assert seen == [False, True]
 
 
+def test_no_grad_decorator_called_from_two_threads_at_once() -> None:
+    """Each call restores its own thread's mode, even when the calls do not end in the order they
+    began (a worker leaves first, while the main thread, inside no_grad, is still in the call)."""
+    worker_in, main_in, worker_out = threading.Event(), threading.Event(), threading.Event()
+    after: dict[str, bool] = {}
+
+    @tg.no_grad()
+    def infer(in_worker: bool) -> None:
+        if in_worker:
+            worker_in.set()
+            main_in.wait(10)
+        else:
+            main_in.set()
+            worker_out.wait(10)
+
+    def worker() -> None:
+        infer(True)
+        after["worker"] = tg.is_grad_enabled()
+        worker_out.set()
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    assert worker_in.wait(10)
+    with tg.no_grad():
+        infer(False)
+        after["main, in no_grad"] = tg.is_grad_enabled()
+    thread.join(10)
+    assert after == {"worker": True, "main, in no_grad": False}
+    assert tg.is_grad_enabled()
+
+
 def test_backward_rule_that_runs_its_own_backward() -> None:
     """The engine's grad modes nest: a rule may call tg.grad, and each pass restores the mode it found."""
 

@@ -34,10 +34,6 @@ _FREED = (
 )
 
 
-# The modes a backward pass runs its rules in (re-entrant: a rule may itself call backward).
-_RECORD, _NO_RECORD = _Switch(enabled=True, anomaly=False), _Switch(enabled=False, anomaly=False)
-
-
 def _count_uses(roots: Sequence[Tensor]) -> dict[int, int]:
     uses: dict[int, int] = dict.fromkeys(map(id, roots), 0)
     stack = list(roots)
@@ -79,7 +75,7 @@ def _run(
     anomaly = _GradMode.anomaly
     # NOTE: under detect_anomaly the rules' own ops must not run the forward check, or sqrt'(0)
     # = g / (2 * 0) would be blamed on a Div forward instead of on the Sqrt's backward.
-    with _RECORD if create_graph else _NO_RECORD:
+    with _Switch(enabled=create_graph, anomaly=False):
         while ready:
             t = ready.pop()
             g = grads.pop(id(t))

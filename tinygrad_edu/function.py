@@ -43,21 +43,23 @@ class _Switch(ContextDecorator):
     """Set some of _GradMode's flags for the duration of a `with` block (or a decorated call)."""
 
     # NOTE: a class, not a @contextmanager generator: the engine enters one on every backward().
-    # The saved modes form a stack, so one decorator instance can be re-entered (recursion).
-    # Only the flags it sets are restored, so switches that close out of order (a generator
-    # suspended inside no_grad) do not undo each other.
+    # A decorated function gets a fresh switch per call (`_recreate_cm`), so recursion and calls
+    # from several threads at once each restore their own state. Only the flags a switch sets are
+    # restored, so switches that close out of order (a generator suspended inside no_grad) do
+    # not undo each other.
     def __init__(self, **flags: bool) -> None:
         self.flags = flags
-        self.saved: list[list[bool]] = []
+        self.saved: list[dict[str, bool]] = []  # a stack: one instance may be entered again
+
+    def _recreate_cm(self) -> _Switch:
+        return _Switch(**self.flags)
 
     def __enter__(self) -> None:
-        self.saved.append([getattr(_GradMode, name) for name in self.flags])
-        for name, mode in self.flags.items():
-            setattr(_GradMode, name, mode)
+        self.saved.append({name: getattr(_GradMode, name) for name in self.flags})
+        vars(_GradMode).update(self.flags)  # this thread's flags
 
     def __exit__(self, *exc: object) -> None:
-        for name, mode in zip(self.flags, self.saved.pop()):
-            setattr(_GradMode, name, mode)
+        vars(_GradMode).update(self.saved.pop())
 
 
 def no_grad():
