@@ -3,7 +3,7 @@
 Not part of the test suite (torch is not a dependency). Run it with a Python that has torch
 and tinygrad_edu importable, e.g.
 
-    python3 -m venv /tmp/torchvenv && /tmp/torchvenv/bin/pip install torch numpy
+    python3 -m venv /tmp/torchvenv && /tmp/torchvenv/bin/pip install torch==2.13.0 numpy
     PYTHONPATH=. /tmp/torchvenv/bin/python benchmarks/compare_torch_overhead.py [--repeats 50]
 
 Timings on a shared machine drift with the load of its neighbours; the libraries are timed in
