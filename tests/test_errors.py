@@ -67,6 +67,19 @@ def test_axis_out_of_range() -> None:
         ones(1, 3).squeeze(-3)
 
 
+@pytest.mark.parametrize(
+    ("f", "op"),
+    [
+        (lambda: ones(1, 3, 1).squeeze((0, 0)), "squeeze"),
+        (lambda: ones(2, 3).sum(axis=(0, -2)), "sum"),
+        (lambda: ones(2, 3).max(axis=(1, 1)), "max"),
+    ],
+)
+def test_axis_named_twice(f, op: str) -> None:
+    with raises(ValueError, op, "twice"):
+        f()
+
+
 def test_linear_weight_and_bias_shapes() -> None:
     with raises(ValueError, "linear", "(5, 4)", "(1, 5)"):
         F.linear(ones(3, 4), ones(5, 4), ones(1, 5))
@@ -87,6 +100,11 @@ def test_requires_grad_set_on_an_integer_tensor() -> None:
     with raises(TypeError, "int64", "cannot require grad"):
         x.requires_grad = True
     assert not x.requires_grad
+
+
+def test_requires_grad_must_be_a_bool() -> None:
+    with raises(TypeError, "requires_grad", "'yes'"):
+        ones(2).requires_grad = "yes"
 
 
 def test_requires_grad_turned_off_on_a_non_leaf() -> None:

@@ -83,6 +83,7 @@ def test_repeated_indices_accumulate() -> None:
     m = leaf(np.zeros((2, 3)))  # a tuple inside the index is a sequence of indices, as a list is
     (m[:, (1, 1)].sum() + m[(0, 0),].sum()).backward()
     np.testing.assert_array_equal(m.grad, [[2, 4, 2], [0, 2, 0]])
+    assert m[:, ()].shape == m[:, []].shape == (2, 0) and m[((),)].shape == (0, 3)  # picks nothing
     y = leaf(np.zeros((3, 2)))
     (y[Tensor(np.array([1, 1])), :] * Tensor([[1.0, 2.0], [3.0, 4.0]])).sum().backward()
     np.testing.assert_array_equal(y.grad, [[0, 0], [4, 6], [0, 0]])
@@ -158,6 +159,15 @@ def test_power_at_zero_follows_pytorch() -> None:
     with strict_floats():
         (gx * Tensor([1.0, 1.0])).sum().backward()
     np.testing.assert_array_equal(x.grad, [0.0, 0.0])
+
+
+def test_power_mixed_second_derivative_at_zero_exponent() -> None:
+    """d²(x^p)/dx dp = x^(p-1) (1 + p log x): at p = 0, x = 2 it is 1/2; the convention at x = 0
+    must not turn x^(p-1) into a constant elsewhere."""
+    x, p = leaf([2.0, 4.0]), leaf([0.0, 0.0])
+    (gx,) = tg.grad((x**p).sum(), x, create_graph=True)
+    (gp,) = tg.grad(gx.sum(), p)
+    np.testing.assert_allclose(gp.data, [0.5, 0.25], rtol=1e-15)
 
 
 # ---- NaN through the branch a `where` did not take -----------------------------------------------

@@ -46,7 +46,8 @@ class _Switch(ContextDecorator):
     # A decorated function gets a fresh switch per call (`_recreate_cm`), so recursion and calls
     # from several threads at once each restore their own state. Only the flags a switch sets are
     # restored, so switches that close out of order (a generator suspended inside no_grad) do
-    # not undo each other.
+    # not undo each other. One switch object entered by two threads at once shares its saved
+    # stack (as PyTorch's switches share `prev`): each thread writes its own `with tg.no_grad():`.
     def __init__(self, **flags: bool) -> None:
         self.flags = flags
         self.saved: list[dict[str, bool]] = []  # a stack: one instance may be entered again

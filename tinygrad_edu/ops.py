@@ -45,7 +45,10 @@ def norm_axis(axis: int | tuple[int, ...] | None, ndim: int, op: str) -> tuple[i
     for a in axes:
         if not -n <= a < n:
             raise ValueError(f"{op}: axis {a} is out of range for a tensor with {ndim} dimensions")
-    return tuple(sorted(int(a) % n for a in axes)) if ndim else ()
+    normal = sorted(int(a) % n for a in axes)
+    if len(set(normal)) < len(normal):
+        raise ValueError(f"{op}: axis {axis} names an axis twice")
+    return tuple(normal) if ndim else ()
 
 
 def _kept_shape(shape: tuple[int, ...], axis: tuple[int, ...]) -> tuple[int, ...]:
@@ -113,10 +116,11 @@ class Pow(Function):
         nx, np_ = ctx.needs_input_grad
         gx = gp = None
         if nx:
-            # NOTE: x^0 = 1 has derivative 0, but p x^(p-1) is 0 * inf = NaN at x = 0; where p = 0
-            # the exponent p - 1 is replaced by 0, so the product is 0 (PyTorch's convention).
-            zero_p = p.data == 0
-            gx = g * p * x ** ((where(zero_p, 1, p) if zero_p.any() else p) - 1)
+            # NOTE: x^0 = 1 has derivative 0, but p x^(p-1) is 0 * inf = NaN at x = 0, p = 0; there
+            # x is replaced by 1, so the product is 0 (PyTorch's convention). Elsewhere x^(p-1)
+            # stays a function of p: d²(x^p)/dx dp = x^(p-1) at p = 0 needs it.
+            both_zero = (x.data == 0) & (p.data == 0)
+            gx = g * p * (where(both_zero, 1, x) if both_zero.any() else x) ** (p - 1)
         if np_:
             # NOTE: log(x) is NaN for x < 0, so it is only computed when the exponent needs a grad.
             # At x = 0 with p >= 0, x^p log(x) is 0 * -inf; its limit, and PyTorch's value, is 0.
@@ -407,11 +411,16 @@ def as_index(idx: Any) -> Any:
     """Tensors, lists and tuples inside an index become arrays (numpy's own indexing rules apply:
     `x[:, (1, 1)]` picks column 1 twice, like `x[:, [1, 1]]`)."""
     items = idx if isinstance(idx, tuple) else (idx,)
-    items = tuple(
-        np.asarray(i.data if isinstance(i, Tensor) else i) if isinstance(i, (Tensor, list, tuple)) else i
-        for i in items
-    )
+    items = tuple(_index_array(i) if isinstance(i, (Tensor, list, tuple)) else i for i in items)
     return items if isinstance(idx, tuple) else items[0]
+
+
+def _index_array(i: Any) -> np.ndarray:
+    if isinstance(i, Tensor):
+        return i.data
+    # NOTE: np.asarray([]) is float64, which numpy refuses as an index; an empty sequence picks
+    # nothing, so it is made an integer array, as numpy's own indexing does.
+    return np.asarray(i) if len(i) else np.empty(0, dtype=np.intp)
 
 
 class Index(Function):

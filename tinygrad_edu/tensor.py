@@ -116,6 +116,8 @@ class Tensor:
 
     @requires_grad.setter
     def requires_grad(self, flag: bool) -> None:
+        if not isinstance(flag, (bool, np.bool_)):
+            raise TypeError(f"requires_grad must be True or False, got {flag!r}")
         if flag and self.data.dtype.kind != "f":
             raise TypeError(
                 f"Tensor of dtype {self.data.dtype} cannot require grad: "
@@ -343,7 +345,7 @@ class Tensor:
     def transpose(self, dim0: int = -2, dim1: int = -1) -> Tensor:
         """Swap two axes (PyTorch's meaning; `permute` takes a full order)."""
         order = list(range(self.ndim))
-        swap = ops.norm_axis((dim0, dim1), self.ndim, "transpose")
+        swap = ops.norm_axis(dim0, self.ndim, "transpose") + ops.norm_axis(dim1, self.ndim, "transpose")
         if swap:  # a 0-d tensor has no axes to swap
             a, b = swap
             order[a], order[b] = order[b], order[a]
