@@ -65,6 +65,34 @@ def test_axis_out_of_range() -> None:
         ones(3).unsqueeze(2)
     with raises(ValueError, "squeeze", "axis -3", "2 dimensions"):
         ones(1, 3).squeeze(-3)
+    with raises(ValueError, "stack", "axis 3", "(2, 3)"):
+        tg.stack([ones(2, 3), ones(2, 3)], axis=3)
+    with raises(ValueError, "logsumexp", "axis 4", "2 dimensions"):
+        F.logsumexp(ones(2, 3), 4)
+    for start, end in [(1, -1), (-5, -1), (0, 5)]:  # torch refuses these; `%` used to wrap them
+        with raises(ValueError, "flatten", "out of range"):
+            ones(5).flatten(start, end) if start == 1 else ones(2, 3).flatten(start, end)
+    with raises(ValueError, "flatten", "out of range"):
+        tg.nn.Flatten(3)(ones(2, 3))
+    with raises(ValueError, "flatten", "start_dim 1 is after end_dim 0"):
+        ones(2, 3).flatten(1, 0)
+
+
+@pytest.mark.parametrize("axes", [(0, 0, 1), (0, 1), (0, 1, 3), (0, 1, -4)])
+def test_permute_needs_an_order_of_every_axis(axes) -> None:
+    with raises(ValueError, "permute", str(axes), "(2, 3, 4)"):
+        ones(2, 3, 4).permute(axes)
+
+
+@pytest.mark.parametrize("axis", [1.5, "0", (0, 1.0), True])
+def test_axis_that_is_not_an_int(axis) -> None:
+    with raises(TypeError, "sum", "axis must be an int", repr(axis)):
+        ones(2, 3).sum(axis=axis)
+
+
+def test_concatenate_without_an_axis() -> None:
+    with raises(TypeError, "concatenate", "axis must be an int"):
+        tg.concatenate([ones(2), ones(2)], axis=None)
 
 
 @pytest.mark.parametrize(

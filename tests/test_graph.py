@@ -553,3 +553,12 @@ def test_retained_cross_entropy_graph_gives_the_same_gradient_twice():
     p[np.arange(6), y] -= 1
     np.testing.assert_allclose(first, p / 6, atol=1e-15)
     np.testing.assert_allclose(z.grad, 2 * p / 6, atol=1e-15)
+
+
+def test_grad_of_an_output_listed_twice_counts_it_twice() -> None:
+    """As torch.autograd.grad: d(L + L + M)/da with L = Σ a², M = Σ a is 4a + 1."""
+    a = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    L, M = (a * a).sum(), a.sum()
+    np.testing.assert_array_equal(tg.grad([L, L, M], a)[0].data, [5.0, 9.0])
+    L = (a * a).sum()  # the first call freed the graph
+    np.testing.assert_array_equal(tg.grad([L, L], a)[0].data, [4.0, 8.0])

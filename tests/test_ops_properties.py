@@ -331,10 +331,21 @@ test_transpose = op_test(
     ),
     min_dims=1,
 )
+
+
+def permutations(shapes: Shapes) -> st.SearchStrategy[dict]:
+    """An order of the axes, each written as a non-negative or a negative axis."""
+    ndim = len(shapes[0])
+    order = st.permutations(range(ndim)).flatmap(
+        lambda p: st.tuples(*[st.sampled_from([a, a - ndim]) for a in p])
+    )
+    return order.map(lambda axes: {"axes": axes})
+
+
 test_permute = op_test(
     lambda x, axes: x.permute(axes),
     lambda x, axes: np.transpose(x, axes),
-    params=lambda s: st.permutations(range(len(s[0]))).map(lambda p: {"axes": tuple(p)}),
+    params=permutations,
 )
 test_dot_t = op_test(lambda x: x.T)  # `.T` reverses all axes, as in numpy
 test_unsqueeze = op_test(
@@ -356,10 +367,23 @@ test_squeeze = op_test(
     shapes=hnp.array_shapes(min_dims=0, max_dims=4, min_side=1, max_side=2).map(lambda s: (s,)),
     params=squeeze_params,
 )
+
+
+def flatten_dims(shapes: Shapes) -> st.SearchStrategy[dict]:
+    """start <= end, each written as a non-negative or a negative axis."""
+    ndim = len(shapes[0])
+    pair = st.tuples(st.integers(0, ndim - 1), st.integers(0, ndim - 1)).map(sorted)
+    either = pair.flatmap(lambda se: st.tuples(*[st.sampled_from([a, a - ndim]) for a in se]))
+    return either.map(lambda se: {"start": se[0], "end": se[1]})
+
+
+def flatten_ref(x: np.ndarray, start: int, end: int) -> np.ndarray:
+    start, end = start % x.ndim, end % x.ndim
+    return x.reshape(x.shape[:start] + (math.prod(x.shape[start : end + 1]),) + x.shape[end + 1 :])
+
+
 test_flatten = op_test(
-    lambda x, start: x.flatten(start),
-    lambda x, start: x.reshape(x.shape[:start] + (int(np.prod(x.shape[start:])),)),
-    params=lambda s: st.fixed_dictionaries({"start": st.integers(0, max(len(s[0]) - 1, 0))}),
+    lambda x, start, end: x.flatten(start, end), flatten_ref, params=flatten_dims, min_dims=1
 )
 test_index = op_test(lambda x, idx: x[idx], params=index_params)
 test_concatenate = op_test(

@@ -106,6 +106,13 @@ def test_crash_during_write_keeps_the_previous_file_and_no_temporary(tmp_path, m
     np.testing.assert_array_equal(load(path)["a"], np.arange(3))
 
 
+def test_key_ending_in_npy_is_rejected(tmp_path):
+    """numpy's reader finds member "x.npy" under both "x" and "x.npy": such keys would collide."""
+    with pytest.raises(ValueError, match=r"'x\.npy'"):
+        save({"x": np.zeros(1), "x.npy": np.ones(1)}, tmp_path / "s.npz")
+    assert not (tmp_path / "s.npz").exists()
+
+
 def test_non_string_key_is_rejected(tmp_path):
     with pytest.raises(TypeError, match="keys must be non-empty strings"):
         save({1: np.zeros(1)}, tmp_path / "x.npz")

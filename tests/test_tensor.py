@@ -194,3 +194,26 @@ def test_zero_dim_tensors_accept_axis_0_and_minus_1(axis) -> None:
     assert y.shape == () and y.item() == 12.0
     y.backward()
     assert x.grad == 4.0
+
+
+@pytest.mark.parametrize(
+    ("values", "dtype", "expected"),
+    [
+        ([[0, 7, 200], [3, 0, 9]], np.uint8, [0, 0]),  # -x wraps around for unsigned integers
+        ([[-128, 5, 3], [4, 127, -1]], np.int8, [-128, -1]),  # -(-128) is -128 in int8
+        ([[True, False, True], [True, True, True]], np.bool_, [False, True]),
+    ],
+)
+def test_min_of_integer_and_bool_tensors(values, dtype, expected) -> None:
+    x = Tensor(np.array(values, dtype=dtype))
+    np.testing.assert_array_equal(x.min(axis=1).data, expected)
+    assert x.min().item() == min(expected) and x.min(axis=1).dtype == dtype
+
+
+def test_flatten_merges_start_to_end_like_torch() -> None:
+    x = Tensor(np.zeros((2, 3, 4, 5)))
+    assert x.flatten().shape == (120,) and x.flatten(1).shape == (2, 60)
+    assert x.flatten(1, 2).shape == (2, 12, 5) and x.flatten(-3, -2).shape == (2, 12, 5)
+    assert x.flatten(2, 2).shape == (2, 3, 4, 5) and Tensor(np.float64(1.0)).flatten().shape == (1,)
+    assert Tensor(np.zeros((0, 3))).flatten(0).shape == (0,)  # a size-0 axis is merged, not inferred
+    assert tg.nn.Flatten()(x).shape == (2, 60) and tg.nn.Flatten(0, 1)(x).shape == (6, 4, 5)

@@ -248,6 +248,13 @@ def test_log_softmax_and_logsumexp_are_stable() -> None:
     assert np.isfinite(x.grad).all()
 
 
+def test_logsumexp_of_infinities() -> None:
+    """log Σ exp over [-inf, -inf] is log 0 = -inf, and inf wins over any finite term (as torch)."""
+    x = Tensor(np.array([[-np.inf, -np.inf], [np.inf, 1.0], [np.inf, -np.inf]]))
+    with np.errstate(divide="ignore"):  # log(0) is -inf, which is the answer
+        np.testing.assert_array_equal(F.logsumexp(x, 1).data, [-np.inf, np.inf, np.inf])
+
+
 def test_binary_cross_entropy_with_logits_on_huge_logits() -> None:
     z, y = leaf([1000.0, -1000.0, 1000.0]), Tensor(np.array([1.0, 0.0, 0.0]))
     with strict_floats():

@@ -36,7 +36,7 @@ _FREED = (
 
 def _count_uses(roots: Sequence[Tensor]) -> dict[int, int]:
     uses: dict[int, int] = dict.fromkeys(map(id, roots), 0)
-    stack = list(roots)
+    stack = list(dict.fromkeys(roots))  # a root listed twice is still walked once
     while stack:
         node = stack.pop()._ctx
         if node is None:

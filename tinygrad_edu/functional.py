@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from tinygrad_edu.function import Function, _GradMode
+from tinygrad_edu.ops import norm_axis
 from tinygrad_edu.tensor import Tensor, _wrap
 
 Reduction = str  # "mean" | "sum" | "none"
@@ -113,8 +114,11 @@ def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
 
 def logsumexp(x: Tensor, axis: int = -1, keepdims: bool = False) -> Tensor:
     """log Σ exp(x) along `axis`; derivative softmax(x)."""
-    # NOTE: the shift m is a constant (detached): the result does not depend on it.
-    m = Tensor(np.max(x.data, axis=axis, keepdims=True))
+    axis = norm_axis(axis, x.ndim, "logsumexp")
+    # NOTE: the shift m is a constant (detached): the result does not depend on it. An infinite
+    # max is not shifted away (inf - inf is NaN): with m = 0 there, the result is -inf or inf.
+    m = np.max(x.data, axis=axis, keepdims=True)
+    m = Tensor(np.where(np.isfinite(m), m, 0).astype(m.dtype, copy=False))
     out = (x - m).exp().sum(axis, keepdims=True).log() + m
     return out if keepdims else out.squeeze(axis)
 

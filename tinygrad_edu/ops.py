@@ -8,6 +8,7 @@ to each input's shape by the engine (`sum_to`), once, not by each op.
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 import numpy as np
@@ -40,7 +41,10 @@ def norm_axis(axis: int | tuple[int, ...] | None, ndim: int, op: str) -> tuple[i
     """
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    try:
+        axes = (as_axis(axis),) if not isinstance(axis, (tuple, list)) else tuple(map(as_axis, axis))
+    except TypeError:
+        raise TypeError(f"{op}: axis must be an int, a tuple of ints or None, got {axis!r}") from None
     n = max(ndim, 1)
     for a in axes:
         if not -n <= a < n:
@@ -49,6 +53,22 @@ def norm_axis(axis: int | tuple[int, ...] | None, ndim: int, op: str) -> tuple[i
     if len(set(normal)) < len(normal):
         raise ValueError(f"{op}: axis {axis} names an axis twice")
     return tuple(normal) if ndim else ()
+
+
+def as_axis(a: Any) -> int:
+    """An axis as a Python int: ints and numpy ints pass, floats, strings and bools raise TypeError."""
+    if isinstance(a, (bool, np.bool_)):
+        raise TypeError(f"an axis must be an int, got {a!r}")
+    return operator.index(a)
+
+
+def new_axis(axis: int, shape: tuple[int, ...], op: str) -> int:
+    """The position of an axis to insert into `shape`, counted in the result: in [-(ndim+1), ndim]."""
+    n = len(shape) + 1
+    axis = as_axis(axis)
+    if not -n <= axis < n:
+        raise ValueError(f"{op}: axis {axis} is out of range [-{n}, {n}) for a tensor of shape {shape}")
+    return axis % n
 
 
 def _kept_shape(shape: tuple[int, ...], axis: tuple[int, ...]) -> tuple[int, ...]:
@@ -481,6 +501,8 @@ def concatenate(tensors: list[Any], axis: int = 0) -> Tensor:
     """Join tensors along an existing axis (numpy.concatenate), differentiable in each."""
     if not tensors:
         raise ValueError("concatenate: needs at least one tensor")
+    if axis is None:  # numpy would flatten first; PyTorch's cat has no such mode
+        raise TypeError("concatenate: axis must be an int (flatten the tensors first to join them flat)")
     return Concatenate.apply(*tensors, axis=axis)
 
 
@@ -492,4 +514,5 @@ def stack(tensors: list[Any], axis: int = 0) -> Tensor:
     shapes = {t.shape for t in ts}
     if len(shapes) > 1:
         raise ValueError(f"stack: all tensors need the same shape, got {[t.shape for t in ts]}")
+    axis = new_axis(axis, ts[0].shape, "stack")
     return concatenate([t.unsqueeze(axis) for t in ts], axis=axis)

@@ -20,6 +20,10 @@ from tinygrad_edu.tensor import Tensor
 def _as_array(key: Any, value: Any) -> np.ndarray:
     if not isinstance(key, str) or not key:
         raise TypeError(f"save: keys must be non-empty strings, got {key!r}")
+    if key.endswith(".npy"):
+        # NOTE: each entry is stored as member "<key>.npy", and numpy's reader answers to a
+        # member's name with and without ".npy": "x" and "x.npy" would both read back as one.
+        raise ValueError(f"save: key {key!r} ends in '.npy', which the .npz format cannot tell apart")
     if isinstance(value, Tensor):
         value = value.data
     if isinstance(value, (bool, int, float, np.generic)):

@@ -313,6 +313,11 @@ class Tensor:
         return ops.Max.apply(self, axis=ops.norm_axis(axis, self.ndim, "max"), keepdims=keepdims)
 
     def min(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        """-max(-x): max's op and its tie convention."""
+        if self.data.dtype.kind != "f":
+            # NOTE: integers have no gradient, and negating them wraps around (-0 is 0 for uint8,
+            # -(-128) is -128 for int8), so they take numpy's own min.
+            return Tensor(self.data.min(axis=ops.norm_axis(axis, self.ndim, "min"), keepdims=keepdims))
         return -((-self).max(axis, keepdims))
 
     def argmax(self, axis: int | None = None) -> Tensor:
@@ -335,12 +340,23 @@ class Tensor:
 
     view = reshape
 
-    def flatten(self, start_dim: int = 0) -> Tensor:
-        return self.reshape(self.shape[:start_dim] + (-1,))
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        """Merge the axes start_dim..end_dim (both included) into one, as `torch.flatten`."""
+        if self.ndim == 0:
+            return self.reshape((1,))
+        (start,), (end,) = (ops.norm_axis(a, self.ndim, "flatten") for a in (start_dim, end_dim))
+        if start > end:
+            raise ValueError(f"flatten: start_dim {start_dim} is after end_dim {end_dim}, shape {self.shape}")
+        merged = int(np.prod(self.shape[start : end + 1]))
+        return self.reshape(self.shape[:start] + (merged,) + self.shape[end + 1 :])
 
     def permute(self, *axes: Any) -> Tensor:
+        """The axes in a new order, e.g. `x.permute(2, 0, 1)`; negative axes count from the end."""
         axes = tuple(axes[0]) if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
-        return ops.Permute.apply(self, axes=axes)
+        order = tuple(a + self.ndim if a < 0 else a for a in map(ops.as_axis, axes))
+        if sorted(order) != list(range(self.ndim)):
+            raise ValueError(f"permute: {axes} is not an order of the axes of a tensor of shape {self.shape}")
+        return ops.Permute.apply(self, axes=order)
 
     def transpose(self, dim0: int = -2, dim1: int = -1) -> Tensor:
         """Swap two axes (PyTorch's meaning; `permute` takes a full order)."""
@@ -358,12 +374,7 @@ class Tensor:
 
     def unsqueeze(self, axis: int) -> Tensor:
         """Insert an axis of length 1 at `axis` (counted in the result, so -1 appends one)."""
-        n = self.ndim + 1
-        if not -n <= axis < n:
-            raise ValueError(
-                f"unsqueeze: axis {axis} is out of range [-{n}, {n}) for a tensor of shape {self.shape}"
-            )
-        axis %= n
+        axis = ops.new_axis(axis, self.shape, "unsqueeze")
         return self.reshape(self.shape[:axis] + (1,) + self.shape[axis:])
 
     def squeeze(self, axis: int | tuple[int, ...] | None = None) -> Tensor:

@@ -110,11 +110,7 @@ class Flatten(Module):
         self.start_dim, self.end_dim = start_dim, end_dim
 
     def forward(self, x: Tensor) -> Tensor:
-        x = _as_tensor(x)
-        start, end = self.start_dim % max(x.ndim, 1), self.end_dim % max(x.ndim, 1)
-        if start > end:
-            raise ValueError(f"{self!r}: start_dim comes after end_dim for an input of shape {x.shape}")
-        return x.reshape(x.shape[:start] + (-1,) + x.shape[end + 1 :])
+        return _as_tensor(x).flatten(self.start_dim, self.end_dim)
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
