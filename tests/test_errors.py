@@ -95,6 +95,16 @@ def test_concatenate_without_an_axis() -> None:
         tg.concatenate([ones(2), ones(2)], axis=None)
 
 
+def test_in_place_with_a_dtype_or_shape_that_does_not_fit() -> None:
+    t = Tensor(np.arange(3))
+    with raises(TypeError, "add in place", "int64", "(3,)"):
+        t += 0.5  # float into an int tensor (PyTorch refuses too)
+    x = ones(3)
+    with raises(ValueError, "multiply in place", "(3,)", "(2, 3)"):
+        x *= ones(2, 3)  # the result would need a new shape
+    np.testing.assert_array_equal(x.data, np.ones(3))
+
+
 @pytest.mark.parametrize(
     ("f", "op"),
     [

@@ -562,3 +562,100 @@ def test_grad_of_an_output_listed_twice_counts_it_twice() -> None:
     np.testing.assert_array_equal(tg.grad([L, L, M], a)[0].data, [5.0, 9.0])
     L = (a * a).sum()  # the first call freed the graph
     np.testing.assert_array_equal(tg.grad([L, L], a)[0].data, [4.0, 8.0])
+
+
+# ---- in-place changes -----------------------------------------------------------------------------
+def test_manual_sgd_step_in_place_under_no_grad() -> None:
+    """The loop users bring from PyTorch: `p -= lr * p.grad` must change the parameter itself."""
+    w = Tensor(np.array([1.0, -2.0]), requires_grad=True)
+    params = [w]
+    for _ in range(3):
+        (w * w).sum().backward()  # gradient 2w
+        with tg.no_grad():
+            for p in params:
+                p -= 0.25 * p.grad
+        w.grad = None
+    assert params[0] is w and w.is_leaf and w.requires_grad
+    np.testing.assert_allclose(w.data, np.array([1.0, -2.0]) * 0.5**3)  # w <- w - 0.25 * 2w, thrice
+
+
+def test_in_place_operators_change_a_constant_in_place() -> None:
+    t = Tensor(np.array([1.0, 2.0]))
+    same, data = t, t.data
+    t += 1
+    t *= np.array([2.0, 3.0])
+    t -= Tensor(np.array([1.0, 1.0]))
+    t /= 2
+    assert t is same and t.data is data
+    np.testing.assert_array_equal(t.data, [1.5, 4.0])  # ((x + 1) * [2, 3] - 1) / 2
+
+
+def test_in_place_on_a_leaf_that_requires_grad_raises_while_recording() -> None:
+    w = Tensor(np.array([1.0]), requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"leaf .* requires grad.*no_grad"):
+        w -= 1.0
+    np.testing.assert_array_equal(w.data, [1.0])
+
+
+def test_in_place_on_a_recorded_tensor_is_recorded() -> None:
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    h = x * 2
+    h += x  # h = 3x, as a new recorded tensor
+    acc = Tensor(np.zeros(2))
+    acc += h * h  # a constant accumulating a recorded tensor
+    acc.sum().backward()
+    np.testing.assert_array_equal(x.grad, 18 * np.array([1.0, 2.0]))  # d Σ 9x² / dx = 18x
+
+
+def test_backward_refuses_an_input_changed_in_place_after_the_forward() -> None:
+    """PyTorch's "modified by an inplace operation": the gradient would use the new values."""
+    w = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    x = Tensor(np.array([3.0, 4.0]), requires_grad=True)
+    y = (w * x).sum()
+    w.grad = np.ones(2)
+    tg.optim.SGD([w], lr=1.0).step()  # w changes before y's backward
+    with pytest.raises(
+        RuntimeError, match=r"Mul\.backward: its input 0 \(shape \(2,\)\) was changed in place"
+    ):
+        y.backward()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda m: m.weight.__isub__(1.0),
+        lambda m: m.load_state_dict({"weight": np.zeros((1, 2)), "bias": np.zeros(1)}),
+        lambda m: tg.nn.init.zeros_(m.weight),
+    ],
+    ids=["isub", "load_state_dict", "init"],
+)
+def test_every_in_place_writer_marks_the_change(change) -> None:
+    m = tg.nn.Linear(2, 1)
+    y = m(Tensor(np.ones((1, 2), dtype=np.float32))).sum()
+    with tg.no_grad():
+        change(m)
+    with pytest.raises(RuntimeError, match="changed in place"):
+        y.backward()
+
+
+def test_backward_refuses_an_output_changed_in_place() -> None:
+    x = Tensor(np.array([0.0, 1.0]), requires_grad=True)
+    y = x.exp()  # exp's backward uses its output
+    with tg.no_grad():
+        y += 1
+    with pytest.raises(RuntimeError, match=r"Exp\.backward: its output .* changed in place"):
+        y.sum().backward()
+
+
+def test_changes_to_other_tensors_and_after_backward_are_fine() -> None:
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    other = Tensor(np.array([5.0]))
+    y = (x * x).sum()
+    other += 1  # not used by y's graph
+    y.backward()
+    np.testing.assert_array_equal(x.grad, [2.0, 4.0])
+    with tg.no_grad():
+        x -= 1  # after backward: the next forward sees the new values
+    x.grad = None
+    (x * x).sum().backward()
+    np.testing.assert_array_equal(x.grad, [0.0, 2.0])

@@ -217,3 +217,14 @@ def test_flatten_merges_start_to_end_like_torch() -> None:
     assert x.flatten(2, 2).shape == (2, 3, 4, 5) and Tensor(np.float64(1.0)).flatten().shape == (1,)
     assert Tensor(np.zeros((0, 3))).flatten(0).shape == (0,)  # a size-0 axis is merged, not inferred
     assert tg.nn.Flatten()(x).shape == (2, 60) and tg.nn.Flatten(0, 1)(x).shape == (6, 4, 5)
+
+
+def test_numpy_functions_refuse_a_tensor_that_requires_grad() -> None:
+    """np.exp(x) would return a constant array: x would silently get no gradient through it."""
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    with pytest.raises(TypeError, match="requires grad"):
+        np.exp(x)
+    with pytest.raises(TypeError, match="requires grad"):
+        np.maximum(x, 0)
+    np.testing.assert_array_equal(np.exp(x.detach()), np.exp([1.0, 2.0]))  # explicit values work
+    assert np.asarray(x.numpy()) is x.data

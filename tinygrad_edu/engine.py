@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from tinygrad_edu import function
 from tinygrad_edu.function import Function, _check_finite, _GradMode, _Switch
 from tinygrad_edu.ops import Cast, sum_to
 from tinygrad_edu.tensor import Tensor, _wrap
@@ -84,6 +85,8 @@ def _run(
                 _add(final, t, g)
                 if node is None:
                     continue
+            if node._made < function._now:  # something was changed in place since the forward
+                _check_unchanged(node, t)
             in_grads = _call_backward(node, g, anomaly)
             for hook in _hooks:
                 hook(t, node, g, in_grads)
@@ -115,6 +118,17 @@ def _run(
 def _add(final: dict[int, tuple[Tensor, Tensor]], x: Tensor, g: Tensor) -> None:
     k = id(x)
     final[k] = (x, final[k][1] + g) if k in final else (x, g)
+
+
+def _check_unchanged(node: Function, out: Tensor) -> None:
+    for what, x in [("output", out), *((f"input {i}", x) for i, x in enumerate(node.inputs))]:
+        if x._version > node._made:
+            raise RuntimeError(
+                f"{type(node).__name__}.backward: its {what} (shape {x.shape}) was changed in place "
+                "after the op was recorded (an optimizer step, `-=` under no_grad, load_state_dict, "
+                "nn.init), so its rule could compute with the new values: run the forward again "
+                "after the change, or change a copy"
+            )
 
 
 def _call_backward(node: Function, g: Tensor, anomaly: bool) -> tuple:

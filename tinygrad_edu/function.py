@@ -81,6 +81,21 @@ def detect_anomaly():
     return _Switch(anomaly=True)
 
 
+# NOTE: the clock behind PyTorch's "modified by an inplace operation" error. It ticks at every
+# in-place change of a tensor's array made through the library (`x -= y` under no_grad, optimizer
+# steps, load_state_dict, nn.init) and stamps the tensor with the new time; a graph node notes the
+# time it was made, and its backward refuses a tensor stamped later: the values it would use are
+# not the ones its forward saw. Writing to `.data` directly bypasses it, as in PyTorch.
+_now = 0
+
+
+def mark_changed(t: Tensor) -> None:
+    """Record that `t`'s array was just changed in place (graph nodes made before must not use it)."""
+    global _now
+    _now += 1
+    t._version = _now
+
+
 def _check_finite(fn: Function, arrays: tuple, where: str) -> None:
     for i, a in enumerate(arrays):
         if a is not None and a.dtype.kind == "f" and not np.isfinite(a).all():
@@ -105,7 +120,7 @@ class Function:
     arrays are wrapped as constant Tensors), keyword arguments go to ``forward`` unchanged.
     """
 
-    __slots__ = ("__dict__", "_out", "_stack", "inputs", "needs_input_grad")
+    __slots__ = ("__dict__", "_made", "_out", "_stack", "inputs", "needs_input_grad")
 
     inputs: tuple[Tensor, ...] | None
     needs_input_grad: tuple[bool, ...]
@@ -142,7 +157,7 @@ class Function:
         if _GradMode.enabled:
             needs = tuple([x._requires_grad for x in xs])
             if True in needs:
-                ctx.inputs, ctx.needs_input_grad = xs, needs
+                ctx.inputs, ctx.needs_input_grad, ctx._made = xs, needs, _now
                 ctx._out = weakref.ref(out)
                 out._ctx, out._requires_grad = ctx, True
         if _GradMode.anomaly:

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from tinygrad_edu import rng
-from tinygrad_edu.function import Function
+from tinygrad_edu.function import Function, _GradMode, mark_changed
 
 Shape = tuple[int, ...]
 _ALLOWED_KINDS = "biuf"  # bool, int, unsigned, float: what arithmetic ops accept
@@ -56,7 +56,7 @@ def constant(value: Any, args: Sequence[Any] = ()) -> Tensor:
 def _wrap(data: np.ndarray) -> Tensor:
     """A constant Tensor around an ndarray the library has just made (no conversion, no checks)."""
     t = Tensor.__new__(Tensor)
-    t.data, t.grad, t.name, t._ctx, t._requires_grad = data, None, None, None, False
+    t.data, t.grad, t.name, t._ctx, t._requires_grad, t._version = data, None, None, None, False, 0
     return t
 
 
@@ -69,7 +69,7 @@ class Tensor:
     accumulate across calls until an optimizer's `zero_grad()` resets them to None.
     """
 
-    __slots__ = ("__weakref__", "_ctx", "_requires_grad", "data", "grad", "name")
+    __slots__ = ("__weakref__", "_ctx", "_requires_grad", "_version", "data", "grad", "name")
     __array_priority__ = 1000  # so `ndarray * Tensor` defers to Tensor.__rmul__
     __hash__ = object.__hash__  # == is elementwise, so identity is the hash (as in PyTorch)
 
@@ -81,6 +81,7 @@ class Tensor:
         self.name = name
         self._ctx: Function | None = None
         self._requires_grad = False
+        self._version = 0  # when the array was last changed in place (function.mark_changed)
         if requires_grad:
             self.requires_grad_(True)
 
@@ -147,6 +148,14 @@ class Tensor:
         return self.data.tolist()
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        if self._requires_grad:
+            # NOTE: numpy functions (np.exp(x), np.maximum(x, 0)) would see a constant array and
+            # their result would silently carry no gradient back to x (PyTorch refuses too).
+            raise TypeError(
+                f"a Tensor of shape {self.shape} that requires grad cannot become a numpy array "
+                "implicitly: the gradient would stop there. Use the Tensor's own ops (x.exp(), "
+                "x.relu()), or take the values explicitly with x.numpy() or x.detach()"
+            )
         if copy:
             return np.array(self.data, dtype=dtype, copy=True)
         return self.data if dtype is None else self.data.astype(dtype, copy=False)
@@ -217,6 +226,41 @@ class Tensor:
 
     def __rpow__(self, other: Any) -> Tensor:
         return ops.Pow.apply(other, self)
+
+    # In place: `x -= y` changes x's array, as in PyTorch (on a recorded tensor, it records a new
+    # one). NOTE: without these, Python would run `x = x - y`, and the update loop
+    # `for p in params: p -= lr * p.grad` would silently leave the model as it was.
+    def __iadd__(self, other: Any) -> Tensor:
+        return self._inplace(other, np.add, Tensor.__add__)
+
+    def __isub__(self, other: Any) -> Tensor:
+        return self._inplace(other, np.subtract, Tensor.__sub__)
+
+    def __imul__(self, other: Any) -> Tensor:
+        return self._inplace(other, np.multiply, Tensor.__mul__)
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return self._inplace(other, np.true_divide, Tensor.__truediv__)
+
+    def _inplace(self, other: Any, ufunc: np.ufunc, op: Any) -> Tensor:
+        if _GradMode.enabled and (self._requires_grad or getattr(other, "_requires_grad", False)):
+            if self._ctx is None and self._requires_grad:
+                raise RuntimeError(
+                    f"{ufunc.__name__} in place: a leaf tensor of shape {self.shape} that requires grad "
+                    "cannot be changed in place while the graph is recorded; update parameters "
+                    "inside `with tg.no_grad():`"
+                )
+            return op(self, other)  # recorded as a new tensor, which the name now refers to
+        value = other.data if isinstance(other, Tensor) else other
+        try:
+            ufunc(self.data, value, out=self.data)
+        except (TypeError, ValueError) as e:  # numpy's casting and broadcasting errors
+            raise (TypeError if isinstance(e, TypeError) else ValueError)(
+                f"{ufunc.__name__} in place: tensor of shape {self.shape} and dtype {self.dtype}, "
+                f"operand of shape {np.shape(value)}: {e}"
+            ) from None
+        mark_changed(self)
+        return self
 
     def __neg__(self) -> Tensor:
         return ops.Neg.apply(self)

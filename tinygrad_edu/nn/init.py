@@ -13,10 +13,12 @@ Samples are drawn in float64 and rounded to the tensor's dtype.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
 from tinygrad_edu import rng
+from tinygrad_edu.function import mark_changed
 from tinygrad_edu.tensor import Tensor
 
 _GAINS = {
@@ -79,8 +81,7 @@ def uniform_(
 ) -> Tensor:
     """Fill with samples of U(a, b)."""
     data = _array(tensor, "uniform_")
-    data[...] = _gen(generator).uniform(a, b, size=data.shape)
-    return tensor
+    return _fill(tensor, _gen(generator).uniform(a, b, size=data.shape), "uniform_")
 
 
 def normal_(
@@ -88,12 +89,17 @@ def normal_(
 ) -> Tensor:
     """Fill with samples of N(mean, std²)."""
     data = _array(tensor, "normal_")
-    data[...] = _gen(generator).normal(mean, std, size=data.shape)
-    return tensor
+    return _fill(tensor, _gen(generator).normal(mean, std, size=data.shape), "normal_")
 
 
 def constant_(tensor: Tensor, val: float, _fn: str = "constant_") -> Tensor:
-    _array(tensor, _fn)[...] = val
+    return _fill(tensor, val, _fn)
+
+
+def _fill(tensor: Tensor, values: Any, fn: str) -> Tensor:
+    _array(tensor, fn)[...] = values
+    if isinstance(tensor, Tensor):
+        mark_changed(tensor)
     return tensor
 
 

@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from tinygrad_edu.function import mark_changed
 from tinygrad_edu.tensor import Tensor
 
 
@@ -187,6 +188,7 @@ class Module:
         for k, a in arrays.items():
             try:
                 np.copyto(own[k].data, a, casting="same_kind")
+                mark_changed(own[k])
             except TypeError as e:
                 raise TypeError(f"{where}: cannot load {k!r} of dtype {a.dtype}: {e}") from None
         return IncompatibleKeys(missing, unexpected)

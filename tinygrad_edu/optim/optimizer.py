@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_edu.function import enable_grad, no_grad
+from tinygrad_edu.function import enable_grad, mark_changed, no_grad
 from tinygrad_edu.tensor import Tensor
 
 ParamGroup = dict[str, Any]
@@ -97,6 +97,7 @@ class Optimizer:
                 for p in group["params"]:
                     if p.grad is not None:
                         self._update(p.data, p.grad, group, self.state.setdefault(p, {}), self._scratch(p))
+                        mark_changed(p)
         return loss
 
     def _update(
