@@ -521,6 +521,19 @@ def test_leaf_grads_do_not_alias() -> None:
     np.testing.assert_array_equal(b.grad, [1.0, 1.0])
 
 
+def test_grad_results_do_not_alias() -> None:
+    """Add hands one gradient to both inputs; changing one result in place leaves the other."""
+    a, b = leaf(1.0, 2.0), leaf(3.0, 4.0)
+    ga, gb = tg.grad((a + b).sum(), [a, b])
+    gs = tg.grad(a.sum(), a)[0]  # a broadcast (read-only) view before the copy
+    with tg.no_grad():
+        ga += 1
+        gs += 1
+    np.testing.assert_array_equal(gb.data, [1.0, 1.0])
+    np.testing.assert_array_equal(ga.data, [2.0, 2.0])
+    np.testing.assert_array_equal(gs.data, [2.0, 2.0])
+
+
 @pytest.mark.parametrize(
     "f", [lambda x: x.sum(), lambda x: x.mean(), lambda x: x.reshape(2, 3).sum(), lambda x: (x + 0).sum()]
 )

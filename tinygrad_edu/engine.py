@@ -186,18 +186,24 @@ def backward(t: Tensor, grad: Any = None, retain_graph: bool = False) -> None:
     """Accumulate dt/dleaf into `leaf.grad` for every leaf that requires grad (see Tensor.backward)."""
     owned: set[int] = set()  # the memory of the arrays handed to leaves in this pass
     for x, g in _run([t], [_seed(t, grad, "backward")], False, retain_graph).values():
-        arr = g.data
-        memory = id(arr if arr.base is None else arr.base)
-        if memory in owned or not arr.flags.writeable:
-            # NOTE: an array another leaf already holds (Add passes the same gradient to both
-            # inputs), or a broadcast view: copy, so that in-place updates of one leaf's .grad
-            # never change another's.
-            arr = arr.copy()
-        owned.add(memory)
+        arr = _unshared(g.data, owned)
         if x.grad is None:
             x.grad = arr
         else:
             x.grad += arr
+
+
+def _unshared(arr: np.ndarray, owned: set[int]) -> np.ndarray:
+    """`arr`, or a copy of it if an earlier result holds its memory or it is a read-only view.
+
+    NOTE: Add passes one gradient to both inputs, and Expand's is a broadcast view; results get
+    changed in place (`.grad +=`, optimizers, `g -= ...`), and one must never change another.
+    """
+    memory = id(arr if arr.base is None else arr.base)
+    if memory in owned or not arr.flags.writeable:
+        arr = arr.copy()
+    owned.add(memory)
+    return arr
 
 
 def grad(
@@ -230,6 +236,9 @@ def grad(
     retain = create_graph if retain_graph is None else retain_graph
     final = _run(outs, seeds, create_graph, retain, keep={id(x) for x in ins})
     found = [final[id(x)][1] if id(x) in final else None for x in ins]
+    if not create_graph:  # constants, free to change in place: each gets its own array
+        owned: set[int] = set()
+        found = [None if g is None else _wrap(_unshared(g.data, owned)) for g in found]
     for x, g in zip(ins, found):
         if g is None and not allow_unused:
             raise RuntimeError(
