@@ -404,6 +404,15 @@ def test_mask_rules_are_differentiable_again(f, expected) -> None:
     np.testing.assert_allclose(hessian(f, x), expected, rtol=1e-12, atol=1e-15)
 
 
+def test_index_with_repeats_is_differentiable_again() -> None:
+    """f = Σ x[[0, 2, 2]]³ = x₀³ + 2x₂³: f' = (3x₀², 0, 6x₂²), and d(Σ f')/dx = (6x₀, 0, 12x₂).
+    The second pass goes back through IndexAdd, the first derivative's scatter."""
+    x = Tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
+    (g,) = tg.grad((x[[0, 2, 2]] ** 3).sum(), x, create_graph=True)
+    np.testing.assert_allclose(g.data, [3.0, 0.0, 54.0], rtol=1e-15)
+    np.testing.assert_allclose(tg.grad(g.sum(), x)[0].data, [6.0, 0.0, 36.0], rtol=1e-15)
+
+
 def test_grad_of_an_intermediate_is_its_summed_gradient() -> None:
     x = leaf(1.0, -2.0)
     h = x * 3  # used twice below: grad must return the sum of both contributions
@@ -519,6 +528,10 @@ def test_leaf_grads_do_not_alias() -> None:
     (a + b).sum().backward()
     a.grad += 1
     np.testing.assert_array_equal(b.grad, [1.0, 1.0])
+    c, d = leaf(1.0, 2.0), leaf(3.0, 4.0)
+    ((c + d) * 2).sum().backward()  # Add hands one writable array to both: the second is a copy
+    c.grad += 1
+    np.testing.assert_array_equal(d.grad, [2.0, 2.0])
 
 
 def test_grad_results_do_not_alias() -> None:

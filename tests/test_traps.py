@@ -255,6 +255,13 @@ def test_logsumexp_of_infinities() -> None:
         np.testing.assert_array_equal(F.logsumexp(x, 1).data, [-np.inf, np.inf, np.inf])
 
 
+def test_binary_cross_entropy_clamps_its_logs_at_minus_100() -> None:
+    """PyTorch's documented clamp: a certain wrong answer costs 100, not inf; -log(1e-6) is not clamped."""
+    p = Tensor(np.array([0.0, 1.0, 1e-6]))
+    loss = F.binary_cross_entropy(p, np.array([1.0, 0.0, 1.0]), reduction="none")
+    np.testing.assert_allclose(loss.data, [100.0, 100.0, -math.log(1e-6)], rtol=1e-12)
+
+
 def test_binary_cross_entropy_with_logits_on_huge_logits() -> None:
     z, y = leaf([1000.0, -1000.0, 1000.0]), Tensor(np.array([1.0, 0.0, 0.0]))
     with strict_floats():
