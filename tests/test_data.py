@@ -489,6 +489,7 @@ def test_to_float_scales_to_unit_interval_and_flatten_makes_rows():
     assert x.min() == 0.0 and x.max() == 1.0
     rows = flatten(digits(3)[0])
     assert rows.shape == (3, 784)
+    assert flatten(np.zeros((0, 28, 28), np.uint8)).shape == (0, 784)  # an empty batch too
     np.testing.assert_array_equal(rows[1], digits(3)[0][1].ravel())
     with pytest.raises(TypeError, match="uint8"):
         to_float(x)

@@ -113,6 +113,28 @@ def test_key_ending_in_npy_is_rejected(tmp_path):
     assert not (tmp_path / "s.npz").exists()
 
 
+def test_written_files_follow_the_umask_and_keep_their_permissions(tmp_path):
+    """As open() and np.save: a new file gets 0o666 minus the umask; a replaced file keeps its mode."""
+    old_umask = os.umask(0o077)
+    try:
+        save({"w": np.ones(2)}, tmp_path / "new.npz")
+    finally:
+        os.umask(old_umask)
+    assert (tmp_path / "new.npz").stat().st_mode & 0o777 == 0o600
+    private = tmp_path / "private.npz"
+    save({"w": np.ones(2)}, private)
+    private.chmod(0o640)
+    save({"w": np.zeros(2)}, private)
+    assert private.stat().st_mode & 0o777 == 0o640 and load(private)["w"][0] == 0.0
+
+
+def test_a_file_that_cannot_be_written_is_named_in_the_error(tmp_path):
+    path = tmp_path / ("x" * 300)  # longer than a file name may be
+    with pytest.raises(OSError, match="cannot write .*" + "x" * 300 + ": File name too long"):
+        save({"w": np.ones(1)}, path)
+    assert not list(tmp_path.iterdir())
+
+
 def test_non_string_key_is_rejected(tmp_path):
     with pytest.raises(TypeError, match="keys must be non-empty strings"):
         save({1: np.zeros(1)}, tmp_path / "x.npz")

@@ -228,3 +228,15 @@ def test_numpy_functions_refuse_a_tensor_that_requires_grad() -> None:
         np.maximum(x, 0)
     np.testing.assert_array_equal(np.exp(x.detach()), np.exp([1.0, 2.0]))  # explicit values work
     assert np.asarray(x.numpy()) is x.data
+
+
+def test_negative_seeds_are_mapped_as_pytorch_maps_them() -> None:
+    """torch.manual_seed: a negative seed s becomes 0xffff_ffff_ffff_ffff + s; numpy takes s >= 0 only."""
+    expected = np.random.default_rng(0xFFFF_FFFF_FFFF_FFFF - 1).random(3)
+    np.testing.assert_array_equal(tg.manual_seed(-1).random(3), expected)
+    loader = tg.data.DataLoader(np.arange(10), batch_size=10, shuffle=True, seed=-1)
+    np.testing.assert_array_equal(next(iter(loader)), np.random.default_rng(2**64 - 2).permutation(10))
+    with pytest.raises(ValueError, match="manual_seed: seed 18446744073709551616"):
+        tg.manual_seed(2**64)
+    with pytest.raises(TypeError, match="DataLoader: seed must be an int"):
+        tg.data.DataLoader(np.arange(3), seed=1.5)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import secrets
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -17,13 +18,22 @@ def atomic_write(path: PathLike) -> Iterator[BinaryIO]:
     """Open a temporary file beside `path` for writing; rename it over `path` when the block ends
     normally, delete it when the block raises. Readers never see a half-written `path`."""
     path = Path(path)
-    if not path.parent.is_dir():  # otherwise mkstemp's error would name the temporary file
+    if not path.parent.is_dir():  # otherwise the error would name the temporary file
         raise FileNotFoundError(f"cannot write {path}: the folder {path.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.part")
     try:
-        os.chmod(fd, 0o644)  # mkstemp makes the file private (0600); data files are for everyone to read
+        # NOTE: os.open with 0o666 lets the umask decide the permissions, as open() does (mkstemp
+        # would make the file private); a file that is replaced keeps its own permissions.
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except OSError as e:
+        raise OSError(e.errno, f"cannot write {path}: {e.strerror}") from None
+    try:
         with os.fdopen(fd, "wb") as f:
+            if path.exists():
+                os.chmod(f.fileno(), stat.S_IMODE(path.stat().st_mode))
             yield f
+            f.flush()
+            os.fsync(f.fileno())  # on disk before the rename: a crash never leaves an empty `path`
         os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)

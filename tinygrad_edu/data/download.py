@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import os
 import sys
 import urllib.request
 from collections.abc import Mapping, Sequence
@@ -53,7 +54,13 @@ def download_mnist(
     mirrors = MIRRORS if mirrors is None else mirrors
     checksums = MNIST_MD5 if checksums is None else checksums
     dest = Path(dest)
-    dest.mkdir(parents=True, exist_ok=True)
+    try:  # before any mirror is asked: a folder that cannot be written is not the mirrors' fault
+        dest.mkdir(parents=True, exist_ok=True)
+        if not os.access(dest, os.W_OK | os.X_OK):
+            raise PermissionError(f"{dest} is not writable")
+    except OSError as e:
+        why = f"download_mnist: cannot download into {dest} ({e}). "
+        raise DownloadError(why + _by_hand(list(checksums), dest)) from None
     for name, md5 in checksums.items():
         if not (dest / name).exists():
             _download(name, md5, dest, mirrors, timeout, list(checksums))
@@ -73,7 +80,15 @@ def _download(
         except (OSError, http.client.HTTPException, ValueError) as e:
             failures.append(f"  {url}: {e}")
     raise DownloadError(
-        f"download_mnist: could not download {name}; tried:\n" + "\n".join(failures) + "\n"
+        f"download_mnist: could not download {name}; tried:\n"
+        + "\n".join(failures)
+        + "\n"
+        + _by_hand(names, dest)
+    )
+
+
+def _by_hand(names: Sequence[str], dest: Path) -> str:
+    return (
         f"Download the files by hand ({', '.join(names)}) from any MNIST mirror and put them in {dest}, "
         "or set TINYGRAD_EDU_DATA to a folder holding them in a subfolder mnist/."
     )

@@ -41,7 +41,7 @@ class DataLoader:
         self.shuffle = shuffle
         self.drop_last = drop_last
         self._arrays = _as_arrays(dataset)
-        self._rng = None if seed is None else np.random.default_rng(seed)
+        self._rng = None if seed is None else rng.seeded(seed, "DataLoader")
 
     def __len__(self) -> int:
         n, b = self._num_samples(), self.batch_size

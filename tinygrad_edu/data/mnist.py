@@ -8,6 +8,7 @@ returns the small class-balanced subset shipped with the package, for running an
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,7 +59,7 @@ def to_float(images: np.ndarray) -> np.ndarray:
 def flatten(images: np.ndarray) -> np.ndarray:
     """(N, 28, 28) → (N, 784), one row per image (a view, no copy)."""
     images = np.asarray(images)
-    return images.reshape(len(images), -1)
+    return images.reshape(len(images), math.prod(images.shape[1:]))  # -1 cannot be inferred when N = 0
 
 
 def load_mnist(root: PathLike | None = None, download: bool = True, subset: bool = False) -> MNIST:
