@@ -569,6 +569,12 @@ def parse_args(argv: list[str] | None = None) -> tuple[Config, argparse.Namespac
         parser.error(str(e))
     if iterations is not None and not cfg.full_batch:
         parser.error("--iterations counts full-batch steps: use it with --batch-size full, or use --epochs")
+    try:  # refused now rather than after loading the data, or after training
+        make_optimizer(cfg, nn.Linear(1, 1))  # the optimizer checks its own options
+        if args.save:
+            _sidecar(Path(args.save))
+    except ValueError as e:
+        parser.error(str(e))
     return cfg, args
 
 

@@ -36,6 +36,7 @@ MSELoss has no ½: with them the same recipe needs a learning rate 5 (MSE) or 10
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 
 ACTIVATIONS = ("relu", "sigmoid", "tanh")
@@ -50,10 +51,13 @@ SCHEDULES = ("none", "step", "cosine")
 LOSS_OUTPUT = {"cross_entropy": "softmax", "bce": "sigmoid"}
 
 # Hyperparameters that only some optimizers have (lr and weight_decay are common to all).
-OPTIMIZER_OPTIONS = {
-    "momentum": ("sgd", "rmsprop"),
-    "nesterov": ("sgd",),
-    "betas": ("adam", "adamw"),
+# Options that only some optimizers or schedules use: {option: (the choice it belongs to, values)}.
+OPTION_OWNERS = {
+    "momentum": ("optimizer", ("sgd", "rmsprop")),
+    "nesterov": ("optimizer", ("sgd",)),
+    "betas": ("optimizer", ("adam", "adamw")),
+    "step_size": ("schedule", ("step",)),
+    "gamma": ("schedule", ("step",)),
 }
 
 
@@ -186,10 +190,12 @@ def check(cfg: Config) -> Config:
         raise ValueError(f"hidden: layer sizes must be positive, got {cfg.hidden}")
     if cfg.epochs < 1 or cfg.batch_size < 0 or cfg.step_size < 1:
         raise ValueError("epochs and step_size must be >= 1 and batch_size >= 0")
-    if not cfg.lr > 0 or len(cfg.betas) != 2:
-        raise ValueError(f"lr must be > 0 and betas two numbers, got lr {cfg.lr} and betas {cfg.betas}")
+    if not 0 < cfg.lr < math.inf or len(cfg.betas) != 2:
+        raise ValueError(f"lr must be finite and > 0, and betas two numbers: lr {cfg.lr}, betas {cfg.betas}")
     if not 0 <= cfg.dropout < 1:
         raise ValueError(f"dropout must be in [0, 1), got {cfg.dropout}")
+    if cfg.dropout and not cfg.hidden:
+        raise ValueError("dropout acts on hidden layers, and this network has none (--hidden)")
     return cfg
 
 
@@ -204,9 +210,10 @@ def with_overrides(preset: str, **overrides: object) -> Config:
     base = PRESETS[preset]
     if "loss" in overrides and "output_activation" not in overrides:
         overrides["output_activation"] = LOSS_OUTPUT.get(overrides["loss"], base.output_activation)
-    optimizer = overrides.get("optimizer", base.optimizer)
     for name in overrides:
-        allowed = OPTIMIZER_OPTIONS.get(name)
-        if allowed and optimizer not in allowed:
-            raise ValueError(f"{name} applies to the {' and '.join(allowed)} optimizers, not {optimizer}")
+        if name in OPTION_OWNERS:
+            owner, allowed = OPTION_OWNERS[name]
+            chosen = overrides.get(owner, getattr(base, owner))
+            if chosen not in allowed:
+                raise ValueError(f"{name} applies to the {' and '.join(allowed)} {owner}s, not {chosen}")
     return check(dataclasses.replace(base, **overrides))

@@ -201,6 +201,15 @@ def test_explicit_options_override_the_preset():
         ["--momentum", "0.9"],  # the default optimizer is Adam
         ["--hidden", "256,x"],
         ["--preset", "nope"],
+        ["--optimizer", "sgd", "--nesterov"],  # nesterov needs momentum > 0 (the optimizer says so)
+        ["--optimizer", "sgd", "--momentum", "-1"],
+        ["--betas", "0.9,1.5"],
+        ["--weight-decay", "-1"],
+        ["--lr", "inf"],
+        ["--step-size", "2"],  # only the step schedule uses it; the default is cosine
+        ["--gamma", "0.1"],
+        ["--dropout", "0.5", "--hidden", "none"],  # no hidden layer to drop from
+        ["--save", "model.json"],  # the architecture file's name: refused before training, not after
     ],
 )
 def test_inconsistent_options_are_rejected(argv, capsys):
@@ -240,6 +249,16 @@ def test_unreachable_mirrors_fall_back_to_the_subset_loudly(no_mnist_anywhere, m
     assert "could not be downloaded" in err and "127.0.0.1" in err and "FALLING BACK" in err
     cache = Path(os.environ["HOME"]) / ".cache" / "tinygrad_edu" / "mnist"
     assert not any(cache.iterdir())  # no half-downloaded file left behind
+
+
+def test_a_cache_folder_that_cannot_be_made_falls_back_to_the_subset(no_mnist_anywhere, capsys):
+    """HOME is a file, so ~/.cache/... cannot be created: no mirror is asked, the run goes on."""
+    home = Path(os.environ["HOME"])
+    home.write_text("not a folder")
+    mnist = mnist_mlp.load_data(no_mnist_anywhere, download=True)
+    assert mnist.source.startswith("bundled subset")
+    err = capsys.readouterr().err
+    assert "cannot download into" in err and str(home) in err and "fetching" not in err
 
 
 def test_command_line_fallback_end_to_end(no_mnist_anywhere):

@@ -23,7 +23,7 @@ from tinygrad_edu.tensor import Tensor
 
 INSTALL_HINT = (
     'needs the graphviz Python package and the Graphviz "dot" program: '
-    'pip install "tinygrad_edu[viz]", and install Graphviz itself '
+    'pip install graphviz (or pip install -e ".[viz]" in the clone), and install Graphviz itself '
     "(apt install graphviz, brew install graphviz, conda install graphviz, "
     "or https://graphviz.org/download/). "
     "to_dot(tensor) gives the DOT text without them."
