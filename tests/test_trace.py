@@ -3,6 +3,8 @@ worked out by hand, and the rules read from the ops' own docstrings."""
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 
@@ -98,6 +100,16 @@ def test_hook_removed_after_the_block_also_on_error():
     (x * x).sum().backward()  # outside: not recorded
     assert [r.op for r in t.rows] == ["Sum", "Mul"]
     assert engine._hooks == before
+
+
+def test_backward_passes_of_other_threads_are_not_recorded():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    with trace() as t:
+        other = threading.Thread(target=lambda: (x.exp() * 2).sum().backward())
+        other.start()
+        other.join()
+        (x * x).sum().backward()
+    assert [r.op for r in t.rows] == ["Sum", "Mul"]
 
 
 def test_custom_op_without_docstring_and_repr():

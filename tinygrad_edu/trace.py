@@ -12,6 +12,7 @@ hand-derived equations (see docs/from-hand-derived-to-autograd.md).
 from __future__ import annotations
 
 import inspect
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -70,8 +71,11 @@ class Trace:
     def __init__(self, params: dict[str, Tensor] | None = None) -> None:
         self.rows: list[TraceRow] = []
         self._names = names_from(params)
+        self._thread = threading.get_ident()  # backward passes of other threads are not ours
 
     def _record(self, t: Tensor, node: Function, grad: Any, input_grads: tuple) -> None:
+        if threading.get_ident() != self._thread:
+            return
         inputs = node.inputs
         row = TraceRow(
             step=len(self.rows) + 1,
@@ -112,7 +116,8 @@ class Trace:
 
 @contextmanager
 def trace(params: dict[str, Tensor] | None = None) -> Iterator[Trace]:
-    """Record every node the backward engine visits inside the block (see the module docstring).
+    """Record every node the backward engine visits inside the block, in this thread (see the
+    module docstring).
 
     `params` names leaves in the table, e.g. `dict(model.named_parameters())`.
     """
