@@ -50,8 +50,8 @@ SCHEDULES = ("none", "step", "cosine")
 # sigmoid, both computed stably from the logits); the squared error takes any.
 LOSS_OUTPUT = {"cross_entropy": "softmax", "bce": "sigmoid"}
 
-# Hyperparameters that only some optimizers have (lr and weight_decay are common to all).
-# Options that only some optimizers or schedules use: {option: (the choice it belongs to, values)}.
+# Options that only some optimizers or schedules use (lr and weight_decay are common to all):
+# {option: (the choice it belongs to, the values that use it)}.
 OPTION_OWNERS = {
     "momentum": ("optimizer", ("sgd", "rmsprop")),
     "nesterov": ("optimizer", ("sgd",)),

@@ -406,6 +406,20 @@ def test_download_skips_files_already_there(server, tmp_path):
     assert server.hits == [] and (tmp_path / "a.gz").read_bytes() == b"mine"
 
 
+def test_a_folder_that_cannot_be_written_fails_before_any_mirror_unless_nothing_is_missing(
+    server, tmp_path, monkeypatch
+):
+    """os.access stands in for a read-only folder (as root, every folder is writable)."""
+    monkeypatch.setattr(download.os, "access", lambda path, mode: False)
+    (tmp_path / "a.gz").write_bytes(BLOB)
+    assert download_mnist(tmp_path, mirrors=[server.url], checksums={"a.gz": md5(BLOB)}) == [
+        tmp_path / "a.gz"
+    ]
+    with pytest.raises(DownloadError, match=r"cannot download into .* not writable"):
+        download_mnist(tmp_path, mirrors=[server.url], checksums={"b.gz": md5(BLOB)})
+    assert server.hits == []
+
+
 @pytest.mark.parametrize(
     "route, message",
     [

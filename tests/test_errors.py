@@ -90,6 +90,26 @@ def test_axis_that_is_not_an_int(axis) -> None:
         ones(2, 3).sum(axis=axis)
 
 
+@pytest.mark.parametrize(
+    ("f", "op"),
+    [
+        (lambda: ones(2, 3).permute(0, 1.0), "permute"),
+        (lambda: ones(2).unsqueeze(0.5), "unsqueeze"),
+        (lambda: tg.stack([ones(2)], axis="0"), "stack"),
+        (lambda: tg.concatenate([ones(2)], axis=0.0), "concatenate"),
+        (lambda: Tensor(np.float64(1.0)).flatten(5), "flatten"),
+    ],
+)
+def test_every_axis_argument_is_checked_naming_the_op(f, op: str) -> None:
+    with pytest.raises((TypeError, ValueError), match=op):
+        f()
+
+
+def test_min_of_an_empty_integer_tensor() -> None:
+    with raises(ValueError, "min", "(0,)"):
+        Tensor(np.zeros(0, dtype=np.int64)).min()
+
+
 def test_concatenate_without_an_axis() -> None:
     with raises(TypeError, "concatenate", "axis must be an int"):
         tg.concatenate([ones(2), ones(2)], axis=None)

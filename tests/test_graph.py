@@ -534,6 +534,17 @@ def test_leaf_grads_do_not_alias() -> None:
     np.testing.assert_array_equal(d.grad, [2.0, 2.0])
 
 
+def test_grad_results_with_create_graph_do_not_alias() -> None:
+    a, b = leaf(1.0, 2.0), leaf(3.0, 4.0)
+    ga, gb = tg.grad(((a + b) ** 2).sum(), [a, b], create_graph=True)
+    assert ga is not gb and ga.requires_grad and gb.requires_grad
+    with tg.no_grad():
+        gb *= 0
+    np.testing.assert_array_equal(ga.data, [8.0, 12.0])  # 2(a + b)
+    (gga,) = tg.grad(ga.sum(), a)  # still differentiable: d Σ 2(a+b) / da = 2
+    np.testing.assert_array_equal(gga.data, [2.0, 2.0])
+
+
 def test_grad_results_do_not_alias() -> None:
     """Add hands one gradient to both inputs; changing one result in place leaves the other."""
     a, b = leaf(1.0, 2.0), leaf(3.0, 4.0)
@@ -664,6 +675,23 @@ def test_every_in_place_writer_marks_the_change(change) -> None:
         y.backward()
 
 
+@pytest.mark.parametrize(
+    "alias",
+    [lambda w: w.detach(), lambda w: w.reshape(2, 1), lambda w: w.T, lambda w: tg.nn.Parameter(w.data[::1])],
+    ids=["detach", "reshape", "T", "Parameter over a view"],
+)
+def test_a_change_through_another_tensor_sharing_the_memory_is_seen(alias) -> None:
+    """PyTorch's views and detach() share one version counter; here the clock is kept per memory."""
+    w = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    loss = (w * w).sum()
+    other = alias(w)
+    with tg.no_grad():
+        other -= 0.5
+    np.testing.assert_array_equal(w.data, [0.5, 1.5])  # the same memory
+    with pytest.raises(RuntimeError, match="changed in place"):
+        loss.backward()
+
+
 def test_backward_refuses_an_output_changed_in_place() -> None:
     x = Tensor(np.array([0.0, 1.0]), requires_grad=True)
     y = x.exp()  # exp's backward uses its output
@@ -671,6 +699,16 @@ def test_backward_refuses_an_output_changed_in_place() -> None:
         y += 1
     with pytest.raises(RuntimeError, match=r"Exp\.backward: its output .* changed in place"):
         y.sum().backward()
+
+
+def test_in_place_on_a_recorded_tensor_keeps_its_dtype() -> None:
+    """As PyTorch's in-place ops: x32 += w64 stays float32 (out of place, numpy would give float64)."""
+    w = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    x = Tensor(np.ones(2, dtype=np.float32))
+    x += w * 2
+    assert x.dtype == np.float32
+    x.sum().backward()
+    np.testing.assert_array_equal(w.grad, [2.0, 2.0])
 
 
 def test_changes_to_other_tensors_and_after_backward_are_fine() -> None:

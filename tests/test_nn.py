@@ -258,6 +258,14 @@ def test_state_dict_holds_copies_with_pytorch_keys():
     assert not np.any(model[0].weight.data == 123.0)
 
 
+def test_load_state_dict_takes_tensors_and_parameters():
+    """As PyTorch: another model's named_parameters() (Parameters, which require grad) load too."""
+    source, target = nn.Linear(3, 2), nn.Linear(3, 2)
+    target.load_state_dict(dict(source.named_parameters()))
+    np.testing.assert_array_equal(target.weight.data, source.weight.data)
+    assert target.weight.data is not source.weight.data
+
+
 def test_load_state_dict_preserves_parameter_dtype():
     model = _mlp()
     sd64 = {k: v.astype(np.float64) + 1.0 for k, v in model.state_dict().items()}

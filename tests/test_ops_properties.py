@@ -378,7 +378,7 @@ def flatten_dims(shapes: Shapes) -> st.SearchStrategy[dict]:
 
 
 def flatten_ref(x: np.ndarray, start: int, end: int) -> np.ndarray:
-    start, end = start % x.ndim, end % x.ndim
+    start, end = range(x.ndim)[start], range(x.ndim)[end]  # Python's own negative indexing
     return x.reshape(x.shape[:start] + (math.prod(x.shape[start : end + 1]),) + x.shape[end + 1 :])
 
 

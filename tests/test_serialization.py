@@ -135,6 +135,13 @@ def test_a_file_that_cannot_be_written_is_named_in_the_error(tmp_path):
     assert not list(tmp_path.iterdir())
 
 
+def test_a_failed_rename_names_the_file_and_leaves_no_temporary(tmp_path):
+    (tmp_path / "d.npz").mkdir()  # a folder where the file should go
+    with pytest.raises(OSError, match=r"cannot write .*d\.npz: Is a directory"):
+        save({"w": np.ones(1)}, tmp_path / "d.npz")
+    assert [p.name for p in tmp_path.iterdir()] == ["d.npz"]
+
+
 def test_non_string_key_is_rejected(tmp_path):
     with pytest.raises(TypeError, match="keys must be non-empty strings"):
         save({1: np.zeros(1)}, tmp_path / "x.npz")

@@ -122,7 +122,7 @@ def _add(final: dict[int, tuple[Tensor, Tensor]], x: Tensor, g: Tensor) -> None:
 
 def _check_unchanged(node: Function, out: Tensor) -> None:
     for what, x in [("output", out), *((f"input {i}", x) for i, x in enumerate(node.inputs))]:
-        if x._version > node._made:
+        if function.changed_since(x, node._made):
             raise RuntimeError(
                 f"{type(node).__name__}.backward: its {what} (shape {x.shape}) was changed in place "
                 "after the op was recorded (an optimizer step, `-=` under no_grad, load_state_dict, "
@@ -186,24 +186,24 @@ def backward(t: Tensor, grad: Any = None, retain_graph: bool = False) -> None:
     """Accumulate dt/dleaf into `leaf.grad` for every leaf that requires grad (see Tensor.backward)."""
     owned: set[int] = set()  # the memory of the arrays handed to leaves in this pass
     for x, g in _run([t], [_seed(t, grad, "backward")], False, retain_graph).values():
-        arr = _unshared(g.data, owned)
+        arr = g.data.copy() if _shared(g.data, owned) else g.data
         if x.grad is None:
             x.grad = arr
         else:
             x.grad += arr
 
 
-def _unshared(arr: np.ndarray, owned: set[int]) -> np.ndarray:
-    """`arr`, or a copy of it if an earlier result holds its memory or it is a read-only view.
+def _shared(arr: np.ndarray, owned: set[int]) -> bool:
+    """Whether a result needs a copy of `arr`: an earlier result holds its memory, or it is a
+    read-only view. Notes its memory in `owned`.
 
     NOTE: Add passes one gradient to both inputs, and Expand's is a broadcast view; results get
     changed in place (`.grad +=`, optimizers, `g -= ...`), and one must never change another.
     """
     memory = id(arr if arr.base is None else arr.base)
-    if memory in owned or not arr.flags.writeable:
-        arr = arr.copy()
+    shared = memory in owned or not arr.flags.writeable
     owned.add(memory)
-    return arr
+    return shared
 
 
 def grad(
@@ -236,9 +236,10 @@ def grad(
     retain = create_graph if retain_graph is None else retain_graph
     final = _run(outs, seeds, create_graph, retain, keep={id(x) for x in ins})
     found = [final[id(x)][1] if id(x) in final else None for x in ins]
-    if not create_graph:  # constants, free to change in place: each gets its own array
-        owned: set[int] = set()
-        found = [None if g is None else _wrap(_unshared(g.data, owned)) for g in found]
+    owned: set[int] = set()
+    for i, g in enumerate(found):
+        if g is not None and _shared(g.data, owned):  # a copy: recorded (g * 1) under create_graph
+            found[i] = g * 1 if create_graph else _wrap(g.data.copy())
     for x, g in zip(ins, found):
         if g is None and not allow_unused:
             raise RuntimeError(

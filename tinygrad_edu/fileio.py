@@ -34,6 +34,9 @@ def atomic_write(path: PathLike) -> Iterator[BinaryIO]:
             yield f
             f.flush()
             os.fsync(f.fileno())  # on disk before the rename: a crash never leaves an empty `path`
-        os.replace(tmp, path)
+        try:
+            os.replace(tmp, path)
+        except OSError as e:
+            raise OSError(e.errno, f"cannot write {path}: {e.strerror}") from None
     finally:
         Path(tmp).unlink(missing_ok=True)

@@ -83,17 +83,34 @@ def detect_anomaly():
 
 # NOTE: the clock behind PyTorch's "modified by an inplace operation" error. It ticks at every
 # in-place change of a tensor's array made through the library (`x -= y` under no_grad, optimizer
-# steps, load_state_dict, nn.init) and stamps the tensor with the new time; a graph node notes the
-# time it was made, and its backward refuses a tensor stamped later: the values it would use are
-# not the ones its forward saw. Writing to `.data` directly bypasses it, as in PyTorch.
+# steps, load_state_dict, nn.init) and notes the time against the array that owns the memory, so
+# every tensor sharing it (a view, `detach()`, a Parameter made from the array) sees the change. A
+# graph node notes the time it was made, and its backward refuses a tensor changed later: the
+# values it would use are not the ones its forward saw. Writing to `.data` directly bypasses it,
+# as in PyTorch.
 _now = 0
+_changed_at: dict[int, int] = {}  # id of an array that owns memory -> when it was last changed
+
+
+def _owner(a: np.ndarray) -> np.ndarray:
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a
 
 
 def mark_changed(t: Tensor) -> None:
     """Record that `t`'s array was just changed in place (graph nodes made before must not use it)."""
     global _now
     _now += 1
-    t._version = _now
+    owner = _owner(t.data)
+    if id(owner) not in _changed_at:
+        weakref.finalize(owner, _changed_at.pop, id(owner), None)  # forgotten with the array
+    _changed_at[id(owner)] = _now
+
+
+def changed_since(t: Tensor, time: int) -> bool:
+    """Whether `t`'s memory was changed in place after `time` (a value of the clock `_now`)."""
+    return _changed_at.get(id(_owner(t.data)), 0) > time
 
 
 def _check_finite(fn: Function, arrays: tuple, where: str) -> None:

@@ -8,6 +8,7 @@ to each input's shape by the engine (`sum_to`), once, not by each op.
 
 from __future__ import annotations
 
+import contextlib
 import operator
 from typing import Any
 
@@ -42,30 +43,31 @@ def norm_axis(axis: int | tuple[int, ...] | None, ndim: int, op: str) -> tuple[i
     if axis is None:
         return tuple(range(ndim))
     try:
-        axes = (as_axis(axis),) if not isinstance(axis, (tuple, list)) else tuple(map(as_axis, axis))
+        axes = [as_axis(a, op) for a in (axis if isinstance(axis, (tuple, list)) else (axis,))]
     except TypeError:
         raise TypeError(f"{op}: axis must be an int, a tuple of ints or None, got {axis!r}") from None
     n = max(ndim, 1)
     for a in axes:
         if not -n <= a < n:
             raise ValueError(f"{op}: axis {a} is out of range for a tensor with {ndim} dimensions")
-    normal = sorted(int(a) % n for a in axes)
+    normal = sorted([a % n for a in axes])
     if len(set(normal)) < len(normal):
         raise ValueError(f"{op}: axis {axis} names an axis twice")
     return tuple(normal) if ndim else ()
 
 
-def as_axis(a: Any) -> int:
-    """An axis as a Python int: ints and numpy ints pass, floats, strings and bools raise TypeError."""
-    if isinstance(a, (bool, np.bool_)):
-        raise TypeError(f"an axis must be an int, got {a!r}")
-    return operator.index(a)
+def as_axis(a: Any, op: str) -> int:
+    """An axis as a Python int: ints and numpy ints pass; floats, strings and bools raise TypeError."""
+    if not isinstance(a, (bool, np.bool_)):
+        with contextlib.suppress(TypeError):
+            return operator.index(a)
+    raise TypeError(f"{op}: an axis must be an int, got {a!r}")
 
 
 def new_axis(axis: int, shape: tuple[int, ...], op: str) -> int:
     """The position of an axis to insert into `shape`, counted in the result: in [-(ndim+1), ndim]."""
     n = len(shape) + 1
-    axis = as_axis(axis)
+    axis = as_axis(axis, op)
     if not -n <= axis < n:
         raise ValueError(f"{op}: axis {axis} is out of range [-{n}, {n}) for a tensor of shape {shape}")
     return axis % n
@@ -503,6 +505,7 @@ def concatenate(tensors: list[Any], axis: int = 0) -> Tensor:
         raise ValueError("concatenate: needs at least one tensor")
     if axis is None:  # numpy would flatten first; PyTorch's cat has no such mode
         raise TypeError("concatenate: axis must be an int (flatten the tensors first to join them flat)")
+    axis = as_axis(axis, "concatenate")
     return Concatenate.apply(*tensors, axis=axis)
 
 

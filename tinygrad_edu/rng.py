@@ -16,13 +16,13 @@ def manual_seed(seed: int) -> np.random.Generator:
 
 def seeded(seed: int, fn: str) -> np.random.Generator:
     """A new generator from an int seed in [-2⁶³, 2⁶⁴), as PyTorch accepts them: a negative seed
-    is mapped to 0xffff_ffff_ffff_ffff + seed (numpy's generators take only non-negative ones)."""
+    is read as its 64-bit two's complement, seed + 2⁶⁴ (numpy's generators take only seeds >= 0)."""
     if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
         raise TypeError(f"{fn}: seed must be an int, got {seed!r}")
     seed = int(seed)
     if not -(2**63) <= seed < 2**64:
         raise ValueError(f"{fn}: seed {seed} is outside [-2**63, 2**64)")
-    return np.random.default_rng(seed if seed >= 0 else 0xFFFF_FFFF_FFFF_FFFF + seed)
+    return np.random.default_rng(seed % 2**64)
 
 
 def generator() -> np.random.Generator:

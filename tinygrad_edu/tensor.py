@@ -56,7 +56,7 @@ def constant(value: Any, args: Sequence[Any] = ()) -> Tensor:
 def _wrap(data: np.ndarray) -> Tensor:
     """A constant Tensor around an ndarray the library has just made (no conversion, no checks)."""
     t = Tensor.__new__(Tensor)
-    t.data, t.grad, t.name, t._ctx, t._requires_grad, t._version = data, None, None, None, False, 0
+    t.data, t.grad, t.name, t._ctx, t._requires_grad = data, None, None, None, False
     return t
 
 
@@ -69,7 +69,7 @@ class Tensor:
     accumulate across calls until an optimizer's `zero_grad()` resets them to None.
     """
 
-    __slots__ = ("__weakref__", "_ctx", "_requires_grad", "_version", "data", "grad", "name")
+    __slots__ = ("__weakref__", "_ctx", "_requires_grad", "data", "grad", "name")
     __array_priority__ = 1000  # so `ndarray * Tensor` defers to Tensor.__rmul__
     __hash__ = object.__hash__  # == is elementwise, so identity is the hash (as in PyTorch)
 
@@ -81,7 +81,6 @@ class Tensor:
         self.name = name
         self._ctx: Function | None = None
         self._requires_grad = False
-        self._version = 0  # when the array was last changed in place (function.mark_changed)
         if requires_grad:
             self.requires_grad_(True)
 
@@ -250,7 +249,8 @@ class Tensor:
                     "cannot be changed in place while the graph is recorded; update parameters "
                     "inside `with tg.no_grad():`"
                 )
-            return op(self, other)  # recorded as a new tensor, which the name now refers to
+            out = op(self, other)  # recorded as a new tensor, which the name now refers to
+            return out if out.dtype == self.dtype else ops.Cast.apply(out, dtype=self.dtype)
         value = other.data if isinstance(other, Tensor) else other
         try:
             ufunc(self.data, value, out=self.data)
@@ -361,7 +361,11 @@ class Tensor:
         if self.data.dtype.kind != "f":
             # NOTE: integers have no gradient, and negating them wraps around (-0 is 0 for uint8,
             # -(-128) is -128 for int8), so they take numpy's own min.
-            return Tensor(self.data.min(axis=ops.norm_axis(axis, self.ndim, "min"), keepdims=keepdims))
+            axes = ops.norm_axis(axis, self.ndim, "min")
+            try:
+                return Tensor(self.data.min(axis=axes, keepdims=keepdims))
+            except ValueError as e:  # an empty reduction
+                raise ValueError(f"min: input of shape {self.shape}: {e}") from None
         return -((-self).max(axis, keepdims))
 
     def argmax(self, axis: int | None = None) -> Tensor:
@@ -386,9 +390,10 @@ class Tensor:
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         """Merge the axes start_dim..end_dim (both included) into one, as `torch.flatten`."""
-        if self.ndim == 0:
+        dims = [ops.norm_axis(a, self.ndim, "flatten") for a in (start_dim, end_dim)]
+        if self.ndim == 0:  # its dims may be 0 or -1, and it flattens to one element
             return self.reshape((1,))
-        (start,), (end,) = (ops.norm_axis(a, self.ndim, "flatten") for a in (start_dim, end_dim))
+        (start,), (end,) = dims
         if start > end:
             raise ValueError(f"flatten: start_dim {start_dim} is after end_dim {end_dim}, shape {self.shape}")
         merged = int(np.prod(self.shape[start : end + 1]))
@@ -397,7 +402,7 @@ class Tensor:
     def permute(self, *axes: Any) -> Tensor:
         """The axes in a new order, e.g. `x.permute(2, 0, 1)`; negative axes count from the end."""
         axes = tuple(axes[0]) if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
-        order = tuple(a + self.ndim if a < 0 else a for a in map(ops.as_axis, axes))
+        order = tuple([a + self.ndim if a < 0 else a for a in [ops.as_axis(a, "permute") for a in axes]])
         if sorted(order) != list(range(self.ndim)):
             raise ValueError(f"permute: {axes} is not an order of the axes of a tensor of shape {self.shape}")
         return ops.Permute.apply(self, axes=order)

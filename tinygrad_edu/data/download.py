@@ -54,16 +54,17 @@ def download_mnist(
     mirrors = MIRRORS if mirrors is None else mirrors
     checksums = MNIST_MD5 if checksums is None else checksums
     dest = Path(dest)
-    try:  # before any mirror is asked: a folder that cannot be written is not the mirrors' fault
-        dest.mkdir(parents=True, exist_ok=True)
-        if not os.access(dest, os.W_OK | os.X_OK):
-            raise PermissionError(f"{dest} is not writable")
-    except OSError as e:
-        why = f"download_mnist: cannot download into {dest} ({e}). "
-        raise DownloadError(why + _by_hand(list(checksums), dest)) from None
-    for name, md5 in checksums.items():
-        if not (dest / name).exists():
-            _download(name, md5, dest, mirrors, timeout, list(checksums))
+    missing = {name: md5 for name, md5 in checksums.items() if not (dest / name).exists()}
+    if missing:
+        try:  # before any mirror is asked: a folder that cannot be written is not the mirrors' fault
+            dest.mkdir(parents=True, exist_ok=True)
+            if not os.access(dest, os.W_OK | os.X_OK):
+                raise PermissionError(f"{dest} is not writable")
+        except OSError as e:
+            why = f"download_mnist: cannot download into {dest} ({e}). "
+            raise DownloadError(why + _by_hand(list(checksums), dest)) from None
+    for name, md5 in missing.items():
+        _download(name, md5, dest, mirrors, timeout, list(checksums))
     return [dest / name for name in checksums]
 
 

@@ -56,6 +56,10 @@ def _registered(name: str, value: Any) -> Iterator[tuple[str, Any]]:
             yield from _registered(f"{name}.{key}", item)
 
 
+def _array(value: Any) -> np.ndarray:
+    return value.data if isinstance(value, Tensor) else np.asarray(value)
+
+
 class Module:
     """Base class of every layer and network: subclass it, set layers and Parameters as
     attributes in `__init__`, and define `forward`. Calling the module calls `forward`.
@@ -177,7 +181,7 @@ class Module:
                 f"{where}: missing keys {missing}, unexpected keys {unexpected} "
                 "(pass strict=False to load the matching keys only)"
             )
-        arrays = {k: np.asarray(state_dict[k]) for k in own if k in state_dict}
+        arrays = {k: _array(state_dict[k]) for k in own if k in state_dict}
         bad = [
             f"{k!r} is {a.shape} in the state dict, {own[k].shape} in the model"
             for k, a in arrays.items()
