@@ -155,3 +155,90 @@ def test_user_function_with_parameters_and_broadcasting() -> None:
     assert out.grad_fn.needs_input_grad == (True, False)
     out.sum().backward()
     np.testing.assert_array_equal(x.grad, np.full((2, 3), 2.0))
+
+
+# ---- what is checked, and what is left alone -----------------------------------------------------
+def test_parameters_reached_through_a_closure_are_checked() -> None:
+    """A model's float64 parameters are perturbed in place, so a closure over them sees the change
+    (a wrong rule used only through the closure was reported as passing on copies)."""
+    w = leaf([0.3, -1.2, 2.1])
+    with pytest.raises(tg.GradcheckError, match="input 0"):
+        tg.gradcheck(lambda _: BrokenSigmoid.apply(w).sum(), [w])
+    np.testing.assert_array_equal(w.data, [0.3, -1.2, 2.1])  # restored
+
+
+def test_other_tensors_grads_are_left_alone() -> None:
+    W = leaf(np.ones((3, 2)))
+    assert tg.gradcheck(lambda x: (x @ W).sum(), [leaf([1.0, 2.0, 3.0])])
+    assert W.grad is None  # the analytic side goes through tg.grad, not backward()
+
+
+def test_nothing_to_check_is_an_error() -> None:
+    with pytest.raises(ValueError, match="gradcheck: no input requires grad"):
+        tg.gradcheck(lambda x: x * 2, [Tensor(np.ones(3))])
+
+
+class OneWrongEntry(tg.Function):
+    """y = broadcast of a scalar x to 1000 outputs; the backward is 2% wrong for output 0 only."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.broadcast_to(x, (1000,)).copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        """dy_k/dx = 1 for every k (this rule adds 0.02 for k = 0)"""
+        return g.sum() + 0.02 * g[0]
+
+
+def test_an_error_in_one_jacobian_entry_is_caught_and_located() -> None:
+    """Each entry is compared on its own (PyTorch's default). A random projection v·J, one backward
+    pass, hides 0.02·v₀ among a thousand terms: fast_mode misses it, as PyTorch's does."""
+    x = leaf(0.5)
+    with pytest.raises(tg.GradcheckError) as info:
+        tg.gradcheck(OneWrongEntry.apply, [x])
+    assert "worst element (): analytic 1.02, numerical 1" in str(info.value)
+    assert "for output element 0 of the flattened outputs" in str(info.value)
+    assert tg.gradcheck(OneWrongEntry.apply, [x], fast_mode=True)
+
+
+def test_the_report_names_the_entry_beyond_its_tolerance_not_the_largest_difference() -> None:
+    """Gradients 1000 and 0.001, both 0.05% wrong: the large one is inside rtol = 1e-3, the small
+    one is not (5e-7 > atol, so atol is set below it)."""
+
+    class Scaled(tg.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return np.array(1000 * x[0] + 0.001 * x[1])
+
+        @staticmethod
+        def backward(ctx, g):
+            """(1000, 0.001), each times 1.0005 here; the second times 1.5"""
+            return g * Tensor(np.array([1000 * 1.0005, 0.001 * 1.5]))
+
+    with pytest.raises(tg.GradcheckError) as info:
+        tg.gradcheck(Scaled.apply, [leaf([1.0, 2.0])], atol=1e-9)
+    (report,) = REPORT.findall(str(info.value))
+    assert report[2] == "1,"  # the second element: its 50% error, not the first's larger 0.5
+
+
+def test_tuple_outputs_and_array_inputs() -> None:
+    x, c = leaf([0.5, -1.0]), np.array([2.0, 3.0])  # an ndarray input is a constant
+    assert tg.gradcheck(lambda x, c: (x * c, x.exp()), [x, c])
+    with pytest.raises(tg.GradcheckError, match="output element 2"):
+        tg.gradcheck(lambda x, c: (x * c, BrokenSigmoid.apply(x)), [x, c])
+
+
+def test_numerical_grad_restores_the_input_when_fn_raises() -> None:
+    x = leaf([1.0, 2.0, 3.0])
+    calls = []
+
+    def fn(x):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("boom")
+        return x.sum()
+
+    with pytest.raises(RuntimeError, match="boom"):
+        tg.numerical_grad(fn, [x])
+    np.testing.assert_array_equal(x.data, [1.0, 2.0, 3.0])

@@ -1,17 +1,20 @@
 """Check analytic gradients against finite differences.
 
-For an output y = f(x) of any shape and a fixed random upstream gradient v, both sides compute
-the gradient of the scalar L = Σ v ⊙ f(x): the analytic one by `backward(v)`, the numerical one
-by perturbing one element of x at a time. A random v exercises every output element at once, so
-one backward pass checks the whole vector-Jacobian product.
+`gradcheck` compares the whole Jacobian of f, entry by entry, as PyTorch's default does: the
+analytic one row by row (one backward pass per output element, with a unit upstream gradient),
+the numerical one column by column (f at x ± eps for one input element at a time). With
+`fast_mode=True` both sides compute only a random projection v·J (one backward pass): cheaper,
+but an error confined to a few entries can hide in the sum.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
+from tinygrad_edu.engine import grad
 from tinygrad_edu.tensor import Tensor
 
 
@@ -23,9 +26,30 @@ def _as_list(inputs: Tensor | Sequence[Tensor]) -> list[Tensor]:
     return [inputs] if isinstance(inputs, Tensor) else list(inputs)
 
 
-def _projected(fn: Callable[..., Tensor], xs: list[Tensor], v: np.ndarray | None) -> float:
-    out = fn(*xs).data
-    return float(np.sum(out if v is None else out * v))
+def _outputs(out: Any) -> list[Tensor]:
+    outs = list(out) if isinstance(out, (tuple, list)) else [out]
+    if not outs or not all(isinstance(o, Tensor) for o in outs):
+        raise TypeError(f"gradcheck: fn must return a Tensor or a tuple of Tensors, got {type(out).__name__}")
+    return outs
+
+
+def _flat(fn: Callable[..., Any], xs: list[Any]) -> np.ndarray:
+    """All of fn's outputs as one float64 vector."""
+    return np.concatenate([np.asarray(o.data, dtype=np.float64).ravel() for o in _outputs(fn(*xs))])
+
+
+def _at(fn: Callable[..., Any], xs: list[Any], x: Tensor, j: tuple, value: Any) -> np.ndarray:
+    """`_flat(fn, xs)` with x[j] set to `value`; x[j] is restored even if fn raises."""
+    orig = x.data[j]
+    x.data[j] = value
+    try:
+        return _flat(fn, xs)
+    finally:
+        x.data[j] = orig
+
+
+def _needs_grad(x: Any) -> bool:
+    return isinstance(x, Tensor) and x.requires_grad
 
 
 def numerical_grad(
@@ -46,36 +70,65 @@ def numerical_grad(
     if method not in ("central", "forward"):
         raise ValueError(f"numerical_grad: method must be 'central' or 'forward', got {method!r}")
     xs = _as_list(inputs)
+    weights = None if v is None else np.asarray(v, dtype=np.float64).ravel()
+
+    def L(out: np.ndarray) -> float:
+        return float(out.sum() if weights is None else out @ weights)
+
+    base = L(_flat(fn, xs)) if method == "forward" else 0.0
     grads: list[np.ndarray | None] = []
-    base = _projected(fn, xs, v) if method == "forward" else 0.0
     for x in xs:
-        if not x.requires_grad:
+        if not _needs_grad(x):
             grads.append(None)
             continue
-        grad = np.zeros(x.shape, dtype=np.float64)
-        for j in np.ndindex(x.shape):  # perturb x in place, one element at a time
-            orig = x.data[j]
-            x.data[j] = orig + eps
-            plus = _projected(fn, xs, v)
+        g = np.zeros(x.shape, dtype=np.float64)
+        for j in np.ndindex(x.shape):
+            plus = L(_at(fn, xs, x, j, x.data[j] + eps))
             if method == "central":
-                x.data[j] = orig - eps
-                grad[j] = (plus - _projected(fn, xs, v)) / (2 * eps)
+                g[j] = (plus - L(_at(fn, xs, x, j, x.data[j] - eps))) / (2 * eps)
             else:
-                grad[j] = (plus - base) / eps
-            x.data[j] = orig
-        grads.append(grad)
+                g[j] = (plus - base) / eps
+        grads.append(g)
     return grads
 
 
-def _report(i: int, x: Tensor, analytic: np.ndarray, numeric: np.ndarray) -> str:
-    err = np.abs(analytic - numeric)
-    k = np.unravel_index(int(np.argmax(err)), err.shape) if err.size else ()
-    scale = max(abs(analytic[k]), abs(numeric[k]), 1e-300) if err.size else 1.0
-    return (
-        f"  input {i} (shape {x.shape}): worst element {tuple(int(j) for j in k)}: "
-        f"analytic {analytic[k]:.10g}, numerical {numeric[k]:.10g}, "
-        f"relative error {err[k] / scale:.3g}"
+def _numerical_jacobian(fn: Callable[..., Any], xs: list[Any], x: Tensor, eps: float) -> np.ndarray:
+    """d fn / dx by central differences, shape (output elements, x elements)."""
+    cols = [
+        (_at(fn, xs, x, j, x.data[j] + eps) - _at(fn, xs, x, j, x.data[j] - eps)) / (2 * eps)
+        for j in np.ndindex(x.shape)
+    ]
+    return np.stack(cols, axis=1) if cols else np.zeros((_flat(fn, xs).size, 0))
+
+
+def _analytic_rows(outs: list[Tensor], wrt: list[Tensor], seeds: list[np.ndarray]) -> list[np.ndarray]:
+    """Σ_k seed_k · d out_k / d x for each x in wrt (flattened), through tg.grad: no `.grad` changes."""
+    live = [(o, s.reshape(o.shape)) for o, s in zip(outs, seeds) if o.requires_grad]
+    if not live:  # no output depends on a checked input
+        return [np.zeros(x.size) for x in wrt]
+    found = grad(
+        [o for o, _ in live], wrt, grad_outputs=[s for _, s in live], retain_graph=True, allow_unused=True
     )
+    return [np.zeros(x.size) if g is None else g.data.ravel().astype(np.float64) for x, g in zip(wrt, found)]
+
+
+def _split(flat: np.ndarray, outs: list[Tensor]) -> list[np.ndarray]:
+    return np.split(flat, np.cumsum([o.size for o in outs])[:-1])
+
+
+def _report(i: int, x: Tensor, analytic: np.ndarray, numeric: np.ndarray, atol: float, rtol: float) -> str:
+    """The entry furthest beyond its tolerance: (output element, input element) or, with one
+    output element or a projection, the input element alone."""
+    beyond = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric))
+    k = np.unravel_index(int(np.argmax(beyond)), analytic.shape)
+    out_k, x_k = (k[0], k[1]) if analytic.ndim == 2 else (None, k[0])
+    a, n = analytic[k], numeric[k]
+    where = tuple(int(j) for j in np.unravel_index(x_k, x.shape))
+    line = (
+        f"  input {i} (shape {x.shape}): worst element {where}: analytic {a:.10g}, numerical {n:.10g}, "
+        f"relative error {abs(a - n) / max(abs(a), abs(n), 1e-300):.3g}"
+    )
+    return line if out_k is None else f"{line} (for output element {int(out_k)} of the flattened outputs)"
 
 
 def gradcheck(
@@ -85,33 +138,47 @@ def gradcheck(
     atol: float = 1e-5,
     rtol: float = 1e-3,
     raise_exception: bool = True,
+    fast_mode: bool = False,
     seed: int = 0,
 ) -> bool:
-    """True if the analytic gradient of `fn` matches central differences for every input that
-    requires grad, within |analytic - numerical| <= atol + rtol |numerical| elementwise.
+    """True if the analytic Jacobian of `fn` (one Tensor or a tuple of them) matches central
+    differences for every input that requires grad, entry by entry:
+    |analytic - numerical| <= atol + rtol |numerical| (PyTorch's rule and defaults).
 
-    The check runs in float64 on copies of the inputs: eps = 1e-6 balances the O(eps²)
-    truncation error of central differences against the ~1e-16/eps round-off of float64.
-    On a mismatch it raises `GradcheckError` reporting, per input, the worst element, both
-    values and the relative error (or returns False with raise_exception=False).
+    float64 inputs are perturbed in place and restored, so `fn` may also reach them through a
+    closure (a model's parameters); other float inputs are checked on float64 copies, since
+    eps = 1e-6 balances the O(eps²) truncation error of central differences against the
+    ~1e-16/eps round-off of float64. No tensor's `.grad` is changed. On a mismatch it raises
+    `GradcheckError` reporting, per input, the entry furthest beyond its tolerance, both values
+    and the relative error (or returns False with raise_exception=False).
     """
     xs = [
         Tensor(np.array(x.data, dtype=np.float64), requires_grad=x.requires_grad)
-        if isinstance(x, Tensor) and x.data.dtype.kind == "f"
+        if isinstance(x, Tensor) and x.data.dtype.kind == "f" and x.data.dtype != np.float64
         else x
         for x in _as_list(inputs)
     ]
-    out = fn(*xs)
-    v = np.random.default_rng(seed).standard_normal(out.shape)
-    out.backward(v)
-    numeric = numerical_grad(fn, xs, eps=eps, method="central", v=v)
-    lines = []
-    for i, (x, num) in enumerate(zip(xs, numeric)):
-        if num is None:
-            continue
-        ana = x.grad if x.grad is not None else np.zeros(x.shape)
-        if not np.allclose(ana, num, rtol=rtol, atol=atol, equal_nan=False):
-            lines.append(_report(i, x, ana, num))
+    checked = [(i, x) for i, x in enumerate(xs) if _needs_grad(x)]
+    if not checked:
+        raise ValueError("gradcheck: no input requires grad, so there is nothing to check")
+    wrt = [x for _, x in checked]
+    outs = _outputs(fn(*xs))
+    n_out = sum(o.size for o in outs)
+    if fast_mode:
+        v = np.random.default_rng(seed).standard_normal(n_out)
+        analytic = _analytic_rows(outs, wrt, _split(v, outs))
+        numeric = [g.ravel() for g in numerical_grad(fn, xs, eps, "central", v) if g is not None]
+    else:
+        rows = [_analytic_rows(outs, wrt, _split(np.eye(1, n_out, k).ravel(), outs)) for k in range(n_out)]
+        analytic = [np.array([r[m] for r in rows]).reshape(n_out, x.size) for m, x in enumerate(wrt)]
+        numeric = [_numerical_jacobian(fn, xs, x, eps) for x in wrt]
+        if n_out == 1:  # one row: report the input element alone
+            analytic, numeric = [a[0] for a in analytic], [n[0] for n in numeric]
+    lines = [
+        _report(i, x, a, n, atol, rtol)
+        for (i, x), a, n in zip(checked, analytic, numeric)
+        if not np.allclose(a, n, rtol=rtol, atol=atol, equal_nan=False)
+    ]
     if not lines:
         return True
     if raise_exception:
