@@ -348,10 +348,37 @@ def test_dropout_eval_is_identity_and_masks_are_seeded():
     assert not np.array_equal(a, drop(x).data)
 
 
-@pytest.mark.parametrize("p", [-0.1, 1.0, 1.5])
+@pytest.mark.parametrize("p", [-0.1, 1.5])
 def test_dropout_rejects_bad_p(p):
-    with pytest.raises(ValueError, match=r"Dropout: p must be in \[0, 1\)"):
+    with pytest.raises(ValueError, match=r"Dropout: p must be in \[0, 1\]"):
         nn.Dropout(p)
+
+
+def test_dropout_of_one_drops_everything():
+    """As torch.nn.Dropout(1.0): zeros, and a zero gradient (not 0 · inf)."""
+    x = tg.Tensor(np.ones((2, 3)), requires_grad=True)
+    y = nn.Dropout(1.0)(x)
+    y.sum().backward()
+    np.testing.assert_array_equal(y.data, np.zeros((2, 3)))
+    np.testing.assert_array_equal(x.grad, np.zeros((2, 3)))
+
+
+def test_a_plain_tensor_cannot_replace_a_parameter():
+    """It would silently drop out of parameters() and state_dict(); PyTorch refuses it too."""
+    lin = nn.Linear(2, 2)
+    with pytest.raises(TypeError, match="cannot assign a Tensor as parameter 'weight'"):
+        lin.weight = tg.Tensor(np.zeros((2, 2), np.float32), requires_grad=True)
+    lin.weight = nn.Parameter(np.zeros((2, 2), np.float32))  # a Parameter is fine
+    lin.bias = None  # and so is None, as in PyTorch
+    assert [name for name, _ in lin.named_parameters()] == ["weight"]
+
+
+def test_module_zero_grad_can_fill_zeros():
+    lin = nn.Linear(2, 1)
+    lin(tg.Tensor(np.ones((1, 2), np.float32))).sum().backward()
+    grad = lin.weight.grad
+    lin.zero_grad(set_to_none=False)
+    assert lin.weight.grad is grad and not grad.any()
 
 
 # ---- losses -------------------------------------------------------------------------------------------

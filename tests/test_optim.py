@@ -321,6 +321,11 @@ def test_training_a_linear_model_through_backward_converges():
         (lambda ps: optim.SGD([np.zeros(3)], lr=0.1), "SGD: can only optimize Tensors, got ndarray"),
         (lambda ps: optim.SGD([ps[0], ps[0]], lr=0.1), "appears twice"),
         (lambda ps: optim.SGD([ps[0] * 2], lr=0.1), "cannot optimize a non-leaf tensor"),
+        (lambda ps: optim.SGD(ps[0], lr=0.1), "params must be an iterable of Tensors or dicts, got a Tensor"),
+        (lambda ps: optim.SGD([{"params": ps, "lr": -1.0}], lr=0.1), "SGD: lr must be >= 0, got -1.0"),
+        (lambda ps: optim.SGD([{"params": ps, "nesterov": True}]), "nesterov momentum needs momentum > 0"),
+        (lambda ps: optim.Adam([{"params": ps, "betas": (0.9, 2.0)}]), "Adam: betas must be two numbers"),
+        (lambda ps: optim.RMSprop([{"params": ps, "alpha": -1}]), "RMSprop: alpha must be >= 0"),
     ],
 )
 def test_bad_arguments_raise_clear_errors(call, match):

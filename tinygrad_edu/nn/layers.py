@@ -124,8 +124,8 @@ class Dropout(Module):
     """
 
     def __init__(self, p: float = 0.5) -> None:
-        if not 0 <= p < 1:
-            raise ValueError(f"Dropout: p must be in [0, 1), got {p}")
+        if not 0 <= p <= 1:
+            raise ValueError(f"Dropout: p must be in [0, 1], got {p}")
         self.p = p
 
     def forward(self, x: Tensor) -> Tensor:
@@ -134,7 +134,8 @@ class Dropout(Module):
             return x
         dtype = x.dtype if x.dtype.kind == "f" else np.float32
         mask = (rng.generator().random(x.shape, dtype=np.float32) >= self.p).astype(dtype)
-        mask *= 1 / (1 - self.p)
+        if self.p < 1:  # p = 1 drops everything: the mask is all zeros already
+            mask *= 1 / (1 - self.p)
         return x * Tensor(mask)
 
     def extra_repr(self) -> str:

@@ -78,6 +78,16 @@ class Module:
 
     training: bool = True
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        # NOTE: as in PyTorch: a plain Tensor put where a Parameter was would silently drop out of
+        # parameters() and state_dict(), and so out of the optimizer and the saved file.
+        if isinstance(vars(self).get(name), Parameter) and not isinstance(value, (Parameter, type(None))):
+            raise TypeError(
+                f"{type(self).__name__}: cannot assign a {type(value).__name__} as parameter {name!r} "
+                "(a Parameter or None expected; wrap it: nn.Parameter(tensor))"
+            )
+        object.__setattr__(self, name, value)
+
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
@@ -154,10 +164,13 @@ class Module:
         """`train(False)`: Dropout becomes the identity."""
         return self.train(False)
 
-    def zero_grad(self) -> None:
-        """Set every parameter's `.grad` to None (as PyTorch's default `set_to_none=True`)."""
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Set every parameter's `.grad` to None (PyTorch's default), or fill it with zeros."""
         for p in self.parameters():
-            p.grad = None
+            if set_to_none:
+                p.grad = None
+            elif p.grad is not None:
+                p.grad.fill(0)
 
     # ---- state ------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, np.ndarray]:

@@ -38,12 +38,15 @@ class Adam(Optimizer):
         weight_decay: float = 0.0,
         amsgrad: bool = False,
     ) -> None:
-        name = type(self).__name__
-        check_hyperparameters(name, lr=lr, eps=eps, weight_decay=weight_decay)
-        if not all(0 <= b < 1 for b in betas) or len(betas) != 2:
-            raise ValueError(f"{name}: betas must be two numbers in [0, 1), got {betas}")
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
         super().__init__(params, defaults)
+
+    def _check(self, hp: dict) -> None:
+        name = type(self).__name__
+        check_hyperparameters(name, lr=hp["lr"], eps=hp["eps"], weight_decay=hp["weight_decay"])
+        betas = hp["betas"]
+        if len(betas) != 2 or not all(0 <= b < 1 for b in betas):
+            raise ValueError(f"{name}: betas must be two numbers in [0, 1), got {betas}")
 
     def _update(self, theta, grad, group, state, work):
         lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]

@@ -48,6 +48,11 @@ class Optimizer:
         self.param_groups: list[ParamGroup] = []
         self.state: dict[Tensor, dict[str, Any]] = {}
         self._work: dict[Tensor, list[np.ndarray]] = {}
+        self._check(defaults)
+        if isinstance(params, Tensor):  # list(t) would iterate its rows
+            raise TypeError(
+                f"{type(self).__name__}: params must be an iterable of Tensors or dicts, got a Tensor"
+            )
         groups = list(params)
         if not groups:
             raise ValueError(f"{type(self).__name__}: got an empty parameter list")
@@ -71,7 +76,12 @@ class Optimizer:
         known = {id(p) for g in self.param_groups for p in g["params"]}
         if len({id(p) for p in params}) != len(params) or known & {id(p) for p in params}:
             raise ValueError(f"{name}: a parameter appears twice in the parameter groups")
-        self.param_groups.append({**self.defaults, **group, "params": params})
+        merged = {**self.defaults, **group, "params": params}
+        self._check(merged)
+        self.param_groups.append(merged)
+
+    def _check(self, hyperparameters: dict[str, Any]) -> None:
+        """Raise ValueError naming a hyperparameter out of its range (the defaults', or a group's)."""
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset gradients before the next backward (they accumulate otherwise).

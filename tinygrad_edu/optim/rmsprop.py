@@ -39,13 +39,15 @@ class RMSprop(Optimizer):
         momentum: float = 0.0,
         centered: bool = False,
     ) -> None:
-        check_hyperparameters(
-            "RMSprop", lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum
-        )
         defaults = dict(
             lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum, centered=centered
         )
         super().__init__(params, defaults)
+
+    def _check(self, hp: dict) -> None:
+        check_hyperparameters(
+            "RMSprop", **{k: hp[k] for k in ("lr", "alpha", "eps", "weight_decay", "momentum")}
+        )
 
     def _update(self, theta, grad, group, state, work):
         lr, alpha, eps, wd, mu = (group[k] for k in ("lr", "alpha", "eps", "weight_decay", "momentum"))

@@ -18,7 +18,7 @@ def check_hyperparameters(name: str, **values: float) -> None:
 
 
 class SGD(Optimizer):
-    """`SGD(params, lr, momentum=0, dampening=0, weight_decay=0, nesterov=False)`
+    """`SGD(params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False)`
 
     PyTorch's algorithm, with γ = lr, λ = weight_decay, μ = momentum, τ = dampening; at step t,
     for each parameter θ with gradient g:
@@ -38,19 +38,21 @@ class SGD(Optimizer):
     def __init__(
         self,
         params: Iterable[Tensor] | Iterable[ParamGroup],
-        lr: float,
+        lr: float = 1e-3,
         momentum: float = 0.0,
         dampening: float = 0.0,
         weight_decay: float = 0.0,
         nesterov: bool = False,
     ) -> None:
-        check_hyperparameters("SGD", lr=lr, momentum=momentum, weight_decay=weight_decay)
-        if nesterov and (momentum <= 0 or dampening != 0):
-            raise ValueError("SGD: nesterov momentum needs momentum > 0 and dampening = 0")
         defaults = dict(
             lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=nesterov
         )
         super().__init__(params, defaults)
+
+    def _check(self, hp: dict) -> None:
+        check_hyperparameters("SGD", lr=hp["lr"], momentum=hp["momentum"], weight_decay=hp["weight_decay"])
+        if hp["nesterov"] and (hp["momentum"] <= 0 or hp["dampening"] != 0):
+            raise ValueError("SGD: nesterov momentum needs momentum > 0 and dampening = 0")
 
     def _update(self, theta, grad, group, state, work):
         lr, mu, tau, wd = group["lr"], group["momentum"], group["dampening"], group["weight_decay"]
