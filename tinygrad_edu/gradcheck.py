@@ -70,34 +70,30 @@ def numerical_grad(
     if method not in ("central", "forward"):
         raise ValueError(f"numerical_grad: method must be 'central' or 'forward', got {method!r}")
     xs = _as_list(inputs)
-    weights = None if v is None else np.asarray(v, dtype=np.float64).ravel()
-
-    def L(out: np.ndarray) -> float:
-        return float(out.sum() if weights is None else out @ weights)
-
-    base = L(_flat(fn, xs)) if method == "forward" else 0.0
     grads: list[np.ndarray | None] = []
     for x in xs:
-        if not _needs_grad(x):
+        if _needs_grad(x):
+            jac = _numerical_jacobian(fn, xs, x, eps, method)
+            weights = np.ones(len(jac)) if v is None else np.asarray(v, dtype=np.float64).ravel()
+            grads.append((weights @ jac).reshape(x.shape))
+        else:
             grads.append(None)
-            continue
-        g = np.zeros(x.shape, dtype=np.float64)
-        for j in np.ndindex(x.shape):
-            plus = L(_at(fn, xs, x, j, x.data[j] + eps))
-            if method == "central":
-                g[j] = (plus - L(_at(fn, xs, x, j, x.data[j] - eps))) / (2 * eps)
-            else:
-                g[j] = (plus - base) / eps
-        grads.append(g)
     return grads
 
 
-def _numerical_jacobian(fn: Callable[..., Any], xs: list[Any], x: Tensor, eps: float) -> np.ndarray:
-    """d fn / dx by central differences, shape (output elements, x elements)."""
-    cols = [
-        (_at(fn, xs, x, j, x.data[j] + eps) - _at(fn, xs, x, j, x.data[j] - eps)) / (2 * eps)
-        for j in np.ndindex(x.shape)
-    ]
+def _numerical_jacobian(
+    fn: Callable[..., Any], xs: list[Any], x: Tensor, eps: float, method: str = "central"
+) -> np.ndarray:
+    """d fn / dx by finite differences, shape (output elements, x elements): one column per
+    element of x, from fn with that element moved by eps (and by -eps, or not at all)."""
+    base = _flat(fn, xs) if method == "forward" else None
+    cols = []
+    for j in np.ndindex(x.shape):
+        plus = _at(fn, xs, x, j, x.data[j] + eps)
+        if method == "central":
+            cols.append((plus - _at(fn, xs, x, j, x.data[j] - eps)) / (2 * eps))
+        else:
+            cols.append((plus - base) / eps)
     return np.stack(cols, axis=1) if cols else np.zeros((_flat(fn, xs).size, 0))
 
 

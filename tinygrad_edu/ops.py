@@ -503,9 +503,7 @@ def concatenate(tensors: list[Any], axis: int = 0) -> Tensor:
     """Join tensors along an existing axis (numpy.concatenate), differentiable in each."""
     if not tensors:
         raise ValueError("concatenate: needs at least one tensor")
-    if axis is None:  # numpy would flatten first; PyTorch's cat has no such mode
-        raise TypeError("concatenate: axis must be an int (flatten the tensors first to join them flat)")
-    axis = as_axis(axis, "concatenate")
+    axis = as_axis(axis, "concatenate")  # None too: numpy would flatten, PyTorch's cat has no such mode
     return Concatenate.apply(*tensors, axis=axis)
 
 
