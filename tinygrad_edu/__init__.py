@@ -1,20 +1,27 @@
 """tinygrad_edu: a small, readable autograd library on numpy.
 
-Core: `Tensor` (tensor.py), the op mechanism `Function` (function.py), the primitive ops
-(ops.py), the backward engine (engine.py) and gradient checking (gradcheck.py).
+The core, bottom up (docs/architecture.md): `grad_mode`, `versions` and `axes` (import nothing
+of ours), `tensor` (Tensor and Function), `ops/` (the differentiable ops), `engine` (backward and
+grad), `creation` and `functional`; then `gradcheck`, `nn`, `optim`, `data` and the study tools.
 """
 
-# function.py first: it defines Function, which tensor.py (imported at its end) builds on.
-from tinygrad_edu.function import Function, detect_anomaly, enable_grad, is_grad_enabled, no_grad  # isort: skip
+from tinygrad_edu import data, experiments, nn, optim, viz
+from tinygrad_edu.creation import ones, rand, randn, tensor, zeros
 from tinygrad_edu.engine import grad
+from tinygrad_edu.functional import concatenate, stack, where
+from tinygrad_edu.grad_mode import (
+    detect_anomaly,
+    enable_grad,
+    is_anomaly_enabled,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from tinygrad_edu.gradcheck import GradcheckError, gradcheck, numerical_grad
-from tinygrad_edu.ops import concatenate, stack, where
 from tinygrad_edu.rng import manual_seed
 from tinygrad_edu.serialization import load, save
-from tinygrad_edu.tensor import Tensor, ones, rand, randn, tensor, zeros
+from tinygrad_edu.tensor import Function, Tensor
 from tinygrad_edu.trace import trace
-
-from tinygrad_edu import data, experiments, nn, optim, viz  # isort: skip  (built on the core)
 
 __version__ = "0.1.0"
 
@@ -29,6 +36,7 @@ __all__ = [
     "experiments",
     "grad",
     "gradcheck",
+    "is_anomaly_enabled",
     "is_grad_enabled",
     "load",
     "manual_seed",
@@ -40,6 +48,7 @@ __all__ = [
     "rand",
     "randn",
     "save",
+    "set_grad_enabled",
     "stack",
     "tensor",
     "trace",

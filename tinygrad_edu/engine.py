@@ -1,128 +1,167 @@
 """The backward engine: reverse-mode differentiation over the recorded graph.
 
-1. `_count_uses` walks the graph once (with an explicit stack, so a 10,000-op chain is fine)
-   and counts, for every intermediate tensor, how many recorded ops consume it.
-2. `_run` starts at the outputs with their seed gradients. A tensor is *ready* once every
-   consumer has sent its gradient contribution (its count drops to 0); only then is its
-   summed gradient popped from the dict and pushed through its op's backward rule. This is
-   Kahn's topological order: a reused intermediate (`b = a + a; c = b + b`) is propagated
-   once, with its complete gradient, and popped gradients are freed as the pass goes.
-   Leaves (parameters, inputs) propagate nothing: their contributions are just summed and
-   handed back, for `backward` to add into `.grad` and for `grad` to return.
-3. Each contribution is reduced to its input's shape (`sum_to`): un-broadcasting lives here,
-   not in every op.
+The algorithm is micrograd's, with the topological order found by Kahn's method instead of a
+recursive sort (so a 100,000-op chain is fine):
+
+1. `count_consumers` walks the graph once and counts, for every intermediate tensor, how many
+   recorded ops consume it.
+2. `propagate` starts at the outputs with their seed gradients. A tensor is *ready* once every
+   consumer has sent its contribution; only then is its summed gradient pushed through its op's
+   backward rule (`step`). A reused intermediate (`b = a + a; c = b + b`) is thus propagated once,
+   with its complete gradient, and gradients are freed as the pass goes. Leaves propagate nothing:
+   their contributions are summed and handed back, for `backward` to add into `.grad` and for
+   `grad` to return.
+
+Around that loop, as small named steps: the in-place check (`check_unchanged`), the observers
+(`register_hook`), the anomaly check, fitting each gradient to its input's shape and dtype
+(`fit`: un-broadcasting lives here, not in every op) and freeing the graph (`free`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 import numpy as np
 
-from tinygrad_edu import function
-from tinygrad_edu.function import Function, _check_finite, _GradMode, _Switch
-from tinygrad_edu.ops import Cast, sum_to
-from tinygrad_edu.tensor import Tensor, _wrap
+from tinygrad_edu import ops, versions
+from tinygrad_edu.grad_mode import Switch, modes
+from tinygrad_edu.tensor import Function, Tensor, check_finite, wrap
 
-# Observers called as hook(tensor, node, grad, input_grads) at each node (see tinygrad_edu.trace).
-_hooks: list[Callable[..., None]] = []
-
-_FREED = (
-    "{op}: its saved values were already freed by an earlier backward(). "
-    "Pass retain_graph=True to the first backward() to go through the graph twice."
-)
+Hook = Callable[[Tensor, Function, Tensor, tuple], None]
+_hooks: list[Hook] = []
+_accumulate = threading.Lock()  # `x.grad += g` from two threads at once must not lose either
 
 
-def _count_uses(roots: Sequence[Tensor]) -> dict[int, int]:
-    uses: dict[int, int] = dict.fromkeys(map(id, roots), 0)
+class HookHandle:
+    """What `register_hook` returns: `.remove()` unregisters the hook (also usable with `with`)."""
+
+    def __init__(self, hook: Hook) -> None:
+        self.hook = hook
+
+    def remove(self) -> None:
+        if self.hook in _hooks:
+            _hooks.remove(self.hook)
+
+    def __enter__(self) -> HookHandle:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.remove()
+
+
+def register_hook(hook: Hook) -> HookHandle:
+    """Call `hook(tensor, node, grad, input_grads)` at every node a backward pass visits, after its
+    rule ran: `tensor` is the node's output, `grad` its full gradient, `input_grads` what the rule
+    returned (one entry per input, before un-broadcasting). For study tools such as `tg.trace`."""
+    _hooks.append(hook)
+    return HookHandle(hook)
+
+
+def hooks() -> tuple[Hook, ...]:
+    """The hooks registered now."""
+    return tuple(_hooks)
+
+
+def count_consumers(roots: Sequence[Tensor]) -> dict[int, int]:
+    """{id(t): how many recorded ops consume t} for the roots and every intermediate behind them."""
+    uses = dict.fromkeys(map(id, roots), 0)
     stack = list(dict.fromkeys(roots))  # a root listed twice is still walked once
     while stack:
         node = stack.pop()._ctx
         if node is None:
             continue
         if node.inputs is None:
-            raise RuntimeError(_FREED.format(op=type(node).__name__))
+            raise RuntimeError(
+                f"{type(node).__name__}: its saved values were already freed by an earlier backward(). "
+                "Pass retain_graph=True to the first backward() to go through the graph twice."
+            )
         for x, needed in zip(node.inputs, node.needs_input_grad):
             if needed and x._ctx is not None:  # leaves need no count: they propagate nothing
-                if id(x) in uses:
-                    uses[id(x)] += 1
-                else:
-                    uses[id(x)] = 1
+                if id(x) not in uses:
+                    uses[id(x)] = 0
                     stack.append(x)
+                uses[id(x)] += 1
     return uses
 
 
-def _run(
+def propagate(
     roots: Sequence[Tensor],
     seeds: Sequence[Tensor],
     create_graph: bool,
     retain_graph: bool,
     keep: Collection[int] = (),
 ) -> dict[int, tuple[Tensor, Tensor]]:
-    """Propagate `seeds` back from `roots`.
-
-    Returns {id(t): (t, full gradient of t)} for every leaf reached and for every tensor whose id
-    is in `keep`. Leaves propagate nothing, so they are neither counted nor queued: their
-    contributions are only summed.
-    """
-    uses = _count_uses(roots)
-    grads: dict[int, Tensor] = {}
+    """Push `seeds` back from `roots`. Returns {id(t): (t, its full gradient)} for every leaf
+    reached and for every tensor whose id is in `keep`."""
+    pending = count_consumers(roots)
+    grads: dict[int, tuple[Tensor, Tensor]] = {}
     for r, s in zip(roots, seeds):
-        grads[id(r)] = grads[id(r)] + s if id(r) in grads else s
-    ready = [r for r in dict.fromkeys(roots) if uses[id(r)] == 0]
-    final: dict[int, tuple[Tensor, Tensor]] = {}
-    anomaly = _GradMode.anomaly
+        add_to(grads, r, s)
+    ready = [r for r in dict.fromkeys(roots) if pending[id(r)] == 0]
+    found: dict[int, tuple[Tensor, Tensor]] = {}
+    anomaly = modes.anomaly
     # NOTE: under detect_anomaly the rules' own ops must not run the forward check, or sqrt'(0)
     # = g / (2 * 0) would be blamed on a Div forward instead of on the Sqrt's backward.
-    with _Switch(enabled=create_graph, anomaly=False):
+    with Switch(enabled=create_graph, anomaly=False):
         while ready:
-            t = ready.pop()
-            g = grads.pop(id(t))
+            t, g = grads.pop(id(ready.pop()))
             node = t._ctx
             if node is None or id(t) in keep:
-                _add(final, t, g)
-                if node is None:
-                    continue
-            if node._made < function._now:  # something was changed in place since the forward
-                _check_unchanged(node, t)
-            in_grads = _call_backward(node, g, anomaly)
-            for hook in _hooks:
-                hook(t, node, g, in_grads)
-            for x, needed, gx in zip(node.inputs, node.needs_input_grad, in_grads):
-                if not needed:
-                    continue
-                # NOTE: `is not` on dtypes is only a cheap first look (the usual dtypes are
-                # singletons); _fit compares them properly.
-                if (
-                    type(gx) is not Tensor
-                    or gx.data.shape != x.data.shape
-                    or gx.data.dtype is not x.data.dtype
-                ):
-                    gx = _fit(gx, x, node)
+                add_to(found, t, g)
+            if node is None:
+                continue
+            for x, gx in step(node, t, g, anomaly):
                 if x._ctx is None:
-                    _add(final, x, gx)
+                    add_to(found, x, gx)
                     continue
-                k = id(x)
-                grads[k] = grads[k] + gx if k in grads else gx
-                uses[k] -= 1
-                if uses[k] == 0:
+                add_to(grads, x, gx)
+                pending[id(x)] -= 1
+                if pending[id(x)] == 0:
                     ready.append(x)
             if not retain_graph:
-                node.inputs = None
-                node.__dict__.clear()
-    return final
+                free(node)
+    return found
 
 
-def _add(final: dict[int, tuple[Tensor, Tensor]], x: Tensor, g: Tensor) -> None:
+def add_to(grads: dict[int, tuple[Tensor, Tensor]], x: Tensor, g: Tensor) -> None:
+    """Sum a gradient contribution for `x` into `grads`."""
     k = id(x)
-    final[k] = (x, final[k][1] + g) if k in final else (x, g)
+    grads[k] = (x, grads[k][1] + g) if k in grads else (x, g)
 
 
-def _check_unchanged(node: Function, out: Tensor) -> None:
+def step(node: Function, out: Tensor, g: Tensor, anomaly: bool) -> list[tuple[Tensor, Tensor]]:
+    """Run `node`'s backward rule on its output's gradient `g`: (input, gradient) for each input
+    that needs one, fitted to the input's shape and dtype."""
+    if node.made < versions.now:  # something was changed in place since the forward
+        check_unchanged(node, out)
+    in_grads = node.backward(node, g)
+    in_grads = in_grads if type(in_grads) is tuple else (in_grads,)
+    if len(in_grads) != len(node.inputs):
+        raise RuntimeError(
+            f"{type(node).__name__}.backward returned {len(in_grads)} gradients for {len(node.inputs)} inputs"
+        )
+    if anomaly:
+        check_finite(node, tuple(getattr(x, "data", x) for x in in_grads), "backward")
+    for hook in _hooks:
+        hook(out, node, g, in_grads)
+    fitted = []
+    for x, needed, gx in zip(node.inputs, node.needs_input_grad, in_grads):
+        if needed:
+            # NOTE: `is not` on dtypes is only a cheap first look (the usual dtypes are
+            # singletons); fit compares them properly.
+            if type(gx) is not Tensor or gx.data.shape != x.data.shape or gx.data.dtype is not x.data.dtype:
+                gx = fit(gx, x, node)
+            fitted.append((x, gx))
+    return fitted
+
+
+def check_unchanged(node: Function, out: Tensor) -> None:
+    """Refuse a node whose inputs or output were changed in place after it was recorded."""
     for what, x in [("output", out), *((f"input {i}", x) for i, x in enumerate(node.inputs))]:
-        if function.changed_since(x, node._made):
+        if versions.changed_since(x, node.made):
             raise RuntimeError(
                 f"{type(node).__name__}.backward: its {what} (shape {x.shape}) was changed in place "
                 "after the op was recorded (an optimizer step, `-=` under no_grad, load_state_dict, "
@@ -131,20 +170,7 @@ def _check_unchanged(node: Function, out: Tensor) -> None:
             )
 
 
-def _call_backward(node: Function, g: Tensor, anomaly: bool) -> tuple:
-    """node's backward rule, as one gradient (or None) per input."""
-    grads = node.backward(node, g)
-    grads = grads if type(grads) is tuple else (grads,)
-    if len(grads) != len(node.inputs):
-        raise RuntimeError(
-            f"{type(node).__name__}.backward returned {len(grads)} gradients for {len(node.inputs)} inputs"
-        )
-    if anomaly:
-        _check_finite(node, tuple(getattr(x, "data", x) for x in grads), "backward")
-    return grads
-
-
-def _fit(gx: Any, x: Tensor, node: Function) -> Tensor:
+def fit(gx: Any, x: Tensor, node: Function) -> Tensor:
     """The gradient contribution for input `x`, reduced to x's shape, in x's dtype (a float32
     input used with a float64 constant still gets a float32 gradient, as in PyTorch)."""
     if gx is None:
@@ -153,16 +179,23 @@ def _fit(gx: Any, x: Tensor, node: Function) -> Tensor:
         gx = Tensor(gx)
     if gx.shape != x.shape:
         with contextlib.suppress(ValueError):  # incompatible shapes are reported just below
-            gx = sum_to(gx, x.shape)
+            gx = ops.sum_to(gx, x.shape)
         if gx.shape != x.shape:
             raise RuntimeError(
                 f"{type(node).__name__}.backward returned a gradient of shape {gx.shape} "
                 f"for an input of shape {x.shape}"
             )
-    return gx if gx.dtype == x.dtype else Cast.apply(gx, dtype=x.dtype)
+    return gx if gx.dtype == x.dtype else ops.Cast.apply(gx, dtype=x.dtype)
 
 
-def _seed(t: Tensor, grad: Any, fn: str) -> Tensor:
+def free(node: Function) -> None:
+    """Drop what `node` holds (its inputs and saved arrays), so memory stays flat across steps."""
+    node.inputs = None
+    node.__dict__.clear()
+
+
+def seed(t: Tensor, grad: Any, fn: str) -> Tensor:
+    """The gradient to start from at output `t`: `grad`, or 1 when t has a single element."""
     if not t.requires_grad:
         raise RuntimeError(
             f"{fn}: the tensor does not require grad (no input of the ops that made it "
@@ -175,7 +208,7 @@ def _seed(t: Tensor, grad: Any, fn: str) -> Tensor:
                 "to start from is ambiguous; pass it explicitly, e.g. backward(np.ones(shape)), "
                 "or reduce the output to a scalar first (e.g. .sum())"
             )
-        return _wrap(np.array(1, dtype=t.dtype).reshape(t.shape))  # dt/dt = 1
+        return wrap(np.array(1, dtype=t.dtype).reshape(t.shape))  # dt/dt = 1
     data = np.array(grad.data if isinstance(grad, Tensor) else grad, dtype=t.dtype)
     if data.shape != t.shape:
         raise ValueError(f"{fn}: gradient of shape {data.shape} for an output of shape {t.shape}")
@@ -185,15 +218,16 @@ def _seed(t: Tensor, grad: Any, fn: str) -> Tensor:
 def backward(t: Tensor, grad: Any = None, retain_graph: bool = False) -> None:
     """Accumulate dt/dleaf into `leaf.grad` for every leaf that requires grad (see Tensor.backward)."""
     owned: set[int] = set()  # the memory of the arrays handed to leaves in this pass
-    for x, g in _run([t], [_seed(t, grad, "backward")], False, retain_graph).values():
-        arr = g.data.copy() if _shared(g.data, owned) else g.data
-        if x.grad is None:
-            x.grad = arr
-        else:
-            x.grad += arr
+    for x, g in propagate([t], [seed(t, grad, "backward")], False, retain_graph).values():
+        arr = g.data.copy() if shares_memory(g.data, owned) else g.data
+        with _accumulate:
+            if x.grad is None:
+                x.grad = arr
+            else:
+                x.grad += arr
 
 
-def _shared(arr: np.ndarray, owned: set[int]) -> bool:
+def shares_memory(arr: np.ndarray, owned: set[int]) -> bool:
     """Whether a result needs a copy of `arr`: an earlier result holds its memory, or it is a
     read-only view. Notes its memory in `owned`.
 
@@ -232,18 +266,18 @@ def grad(
         grad_outputs = [grad_outputs] * len(outs) if grad_outputs is None else [grad_outputs]
     if len(grad_outputs) != len(outs):
         raise ValueError(f"grad: {len(grad_outputs)} grad_outputs for {len(outs)} outputs")
-    seeds = [_seed(o, g, "grad") for o, g in zip(outs, grad_outputs)]
+    seeds = [seed(o, g, "grad") for o, g in zip(outs, grad_outputs)]
     retain = create_graph if retain_graph is None else retain_graph
-    final = _run(outs, seeds, create_graph, retain, keep={id(x) for x in ins})
-    found = [final[id(x)][1] if id(x) in final else None for x in ins]
+    found = propagate(outs, seeds, create_graph, retain, keep={id(x) for x in ins})
+    results = [found[id(x)][1] if id(x) in found else None for x in ins]
     owned: set[int] = set()
-    for i, g in enumerate(found):
-        if g is not None and _shared(g.data, owned):  # a copy: recorded (g * 1) under create_graph
-            found[i] = g * 1 if create_graph else _wrap(g.data.copy())
-    for x, g in zip(ins, found):
+    for i, g in enumerate(results):
+        if g is not None and shares_memory(g.data, owned):  # a copy: recorded (g * 1) under create_graph
+            results[i] = g * 1 if create_graph else wrap(g.data.copy())
+    for x, g in zip(ins, results):
         if g is None and not allow_unused:
             raise RuntimeError(
                 f"grad: an input of shape {x.shape} was not used to compute the outputs "
                 "(pass allow_unused=True to get None for it)"
             )
-    return tuple(found)
+    return tuple(results)

@@ -1,21 +1,132 @@
-"""`Tensor`: a numpy array that remembers the op that made it, so gradients can flow back.
+"""`Tensor`, an n-dimensional array that remembers the op that made it, and `Function`, the
+base class of every op: forward and backward side by side.
 
-Every method here is a thin front for an op in `ops.py` (where the derivative lives) or a
-composition of such ops; `backward` hands over to the engine in `engine.py`.
+A Function's `forward` works on numpy arrays (fast); its `backward` receives the upstream
+gradient as a Tensor and returns one gradient per input, written in Tensor operations. The
+engine runs backward rules without recording, unless `create_graph=True` asks for a
+differentiable gradient: that is how higher-order derivatives come for free.
+
+Tensor's methods are thin fronts for the ops in `ops/` (where each derivative lives); `backward`
+hands over to `engine.py`. Those two are the layer above this module: the one import that goes
+upward is at the end of this file (docs/architecture.md).
 """
 
 from __future__ import annotations
 
+import traceback
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from tinygrad_edu import rng
-from tinygrad_edu.function import Function, _GradMode, mark_changed
+from tinygrad_edu import versions
+from tinygrad_edu.axes import Shape, as_axis, new_axis, norm_axis, shape_args
+from tinygrad_edu.grad_mode import modes
 
-Shape = tuple[int, ...]
 _ALLOWED_KINDS = "biuf"  # bool, int, unsigned, float: what arithmetic ops accept
+
+
+class Function:
+    """Base class of every differentiable op. Subclass it and define two static methods:
+
+    - ``forward(ctx, *xs: np.ndarray, **params) -> np.ndarray`` computes the output from the
+      inputs' arrays; it may save anything backward needs as attributes of ``ctx``.
+    - ``backward(ctx, grad: Tensor) -> Tensor | tuple[Tensor | None, ...]`` returns the
+      vector-Jacobian product for each input (None where ``ctx.needs_input_grad[i]`` is False),
+      written in Tensor operations. ``ctx.inputs`` are the input Tensors, ``ctx.output`` the
+      output Tensor. Gradients may have the broadcast shape: the engine un-broadcasts them.
+
+    Call it with ``MyOp.apply(x, y, param=...)``: positional arguments are inputs (scalars and
+    arrays are wrapped as constant Tensors), keyword arguments go to ``forward`` unchanged.
+    The instance is the graph node (the "ctx"); ``ctx.made`` is the version clock's reading when
+    it was recorded (see versions.py).
+    """
+
+    __slots__ = ("__dict__", "_out", "inputs", "made", "needs_input_grad", "stack")
+
+    inputs: tuple[Tensor, ...] | None
+    needs_input_grad: tuple[bool, ...]
+
+    @staticmethod
+    def forward(ctx: Any, *xs: np.ndarray, **params: Any) -> np.ndarray:
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Tensor | tuple[Tensor | None, ...] | None:
+        raise NotImplementedError
+
+    @property
+    def output(self) -> Tensor:
+        # NOTE: held weakly; a strong reference would make the cycle output -> node -> output,
+        # which only the cyclic GC frees, so activations would pile up between collections.
+        return self._out()
+
+    @classmethod
+    def apply(cls, *args: Any, **params: Any) -> Tensor:
+        ctx = cls()
+        xs = args
+        for a in args:
+            if not isinstance(a, Tensor):  # wrap scalars and arrays; all-Tensor calls skip the copy
+                xs = tuple(a if isinstance(a, Tensor) else constant(a, args) for a in args)
+                break
+        try:
+            data = cls.forward(ctx, *[x.data for x in xs], **params)
+        except ValueError as e:
+            shapes = " and ".join(str(x.shape) for x in xs)
+            raise ValueError(f"{cls.__name__.lower()}: inputs of shapes {shapes}: {e}") from None
+        # numpy returns scalars, not arrays, from full reductions
+        out = wrap(data if type(data) is np.ndarray else np.asarray(data))
+        if modes.enabled:
+            needs = tuple([x._requires_grad for x in xs])
+            if True in needs:
+                ctx.inputs, ctx.needs_input_grad, ctx.made = xs, needs, versions.now
+                ctx._out = weakref.ref(out)
+                out._ctx, out._requires_grad = ctx, True
+        if modes.anomaly:
+            check_finite(ctx, (out.data,), "forward")
+            ctx.stack = traceback.format_stack()[:-1]
+        return out
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}>"
+
+
+def check_finite(node: Function, arrays: Sequence[Any], where: str) -> None:
+    """detect_anomaly's check: raise if a float array of `node`'s forward or backward holds NaN/inf."""
+    for i, a in enumerate(arrays):
+        if a is not None and a.dtype.kind == "f" and not np.isfinite(a).all():
+            what = "output" if where == "forward" else f"gradient for input {i}"
+            msg = f"detect_anomaly: {type(node).__name__}.{where} produced NaN/inf in its {what}"
+            if where == "backward" and getattr(node, "stack", None):
+                msg += "\nThe op was created here:\n" + "".join(node.stack)
+            raise FloatingPointError(msg)
+
+
+def wrap(data: np.ndarray) -> Tensor:
+    """A constant Tensor around an ndarray you have just made: no conversion, no checks, no copy.
+
+    For op authors: the fast way to hand an array back as a Tensor (in a backward rule that
+    computes with arrays when nothing is recorded, say)."""
+    t = Tensor.__new__(Tensor)
+    t.data, t.grad, t.name, t._ctx, t._requires_grad = data, None, None, None, False
+    return t
+
+
+def constant(value: Any, args: Sequence[Any] = ()) -> Tensor:
+    """Wrap a non-Tensor operand. Numbers (Python's, numpy's, 0-d arrays) and integer arrays take
+    the floating dtype of the Tensor they meet, so `x32 * 2.0`, `x32 * np.array(2.0)` and
+    `x32 + np.arange(3)` stay float32 (PyTorch's promotion rule; numpy's would give float64)."""
+    if isinstance(value, (np.ndarray, np.generic)):
+        kind = value.dtype.kind
+        follows = kind in "biu" or (kind == "f" and value.ndim == 0)
+    else:
+        follows = isinstance(value, (int, float))
+    if follows:  # anything else (strings, dates, complex) is checked, and refused, by Tensor()
+        for a in args:
+            if isinstance(a, Tensor) and a.data.dtype.kind == "f":
+                return wrap(np.asarray(value, dtype=a.data.dtype))
+    return Tensor(value)
 
 
 def _to_array(data: Any, dtype: Any) -> np.ndarray:
@@ -35,29 +146,6 @@ def _to_array(data: Any, dtype: Any) -> np.ndarray:
     if arr.dtype.kind not in _ALLOWED_KINDS:
         raise TypeError(f"Tensor: data of dtype {arr.dtype} is not numeric")
     return arr
-
-
-def constant(value: Any, args: Sequence[Any] = ()) -> Tensor:
-    """Wrap a non-Tensor operand. Numbers (Python's, numpy's, 0-d arrays) and integer arrays take
-    the floating dtype of the Tensor they meet, so `x32 * 2.0`, `x32 * np.array(2.0)` and
-    `x32 + np.arange(3)` stay float32 (PyTorch's promotion rule; numpy's would give float64)."""
-    if isinstance(value, (np.ndarray, np.generic)):
-        kind = value.dtype.kind
-        follows = kind in "biu" or (kind == "f" and value.ndim == 0)
-    else:
-        follows = isinstance(value, (int, float))
-    if follows:  # anything else (strings, dates, complex) is checked, and refused, by Tensor()
-        for a in args:
-            if isinstance(a, Tensor) and a.data.dtype.kind == "f":
-                return _wrap(np.asarray(value, dtype=a.data.dtype))
-    return Tensor(value)
-
-
-def _wrap(data: np.ndarray) -> Tensor:
-    """A constant Tensor around an ndarray the library has just made (no conversion, no checks)."""
-    t = Tensor.__new__(Tensor)
-    t.data, t.grad, t.name, t._ctx, t._requires_grad = data, None, None, None, False
-    return t
 
 
 class Tensor:
@@ -242,7 +330,7 @@ class Tensor:
         return self._inplace(other, np.true_divide, Tensor.__truediv__)
 
     def _inplace(self, other: Any, ufunc: np.ufunc, op: Any) -> Tensor:
-        if _GradMode.enabled and (self._requires_grad or getattr(other, "_requires_grad", False)):
+        if modes.enabled and (self._requires_grad or getattr(other, "_requires_grad", False)):
             if self._ctx is None and self._requires_grad:
                 raise RuntimeError(
                     f"{ufunc.__name__} in place: a leaf tensor of shape {self.shape} that requires grad "
@@ -259,7 +347,7 @@ class Tensor:
                 f"{ufunc.__name__} in place: tensor of shape {self.shape} and dtype {self.dtype}, "
                 f"operand of shape {np.shape(value)}: {e}"
             ) from None
-        mark_changed(self)
+        versions.mark_changed(self)
         return self
 
     def __neg__(self) -> Tensor:
@@ -346,22 +434,22 @@ class Tensor:
     clamp = clip
 
     def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
-        return ops.Sum.apply(self, axis=ops.norm_axis(axis, self.ndim, "sum"), keepdims=keepdims)
+        return ops.Sum.apply(self, axis=norm_axis(axis, self.ndim, "sum"), keepdims=keepdims)
 
     def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
-        axis = ops.norm_axis(axis, self.ndim, "mean")
+        axis = norm_axis(axis, self.ndim, "mean")
         count = int(np.prod([self.shape[a] for a in axis]))
         return self.sum(axis, keepdims) * (1.0 / count if count else np.nan)  # empty: NaN, as numpy
 
     def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
-        return ops.Max.apply(self, axis=ops.norm_axis(axis, self.ndim, "max"), keepdims=keepdims)
+        return ops.Max.apply(self, axis=norm_axis(axis, self.ndim, "max"), keepdims=keepdims)
 
     def min(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
         """-max(-x): max's op and its tie convention."""
         if self.data.dtype.kind != "f":
             # NOTE: integers have no gradient, and negating them wraps around (-0 is 0 for uint8,
             # -(-128) is -128 for int8), so they take numpy's own min.
-            axes = ops.norm_axis(axis, self.ndim, "min")
+            axes = norm_axis(axis, self.ndim, "min")
             try:
                 return Tensor(self.data.min(axis=axes, keepdims=keepdims))
             except ValueError as e:  # an empty reduction
@@ -372,25 +460,20 @@ class Tensor:
         return Tensor(np.argmax(self.data, axis=axis))
 
     def softmax(self, axis: int = -1) -> Tensor:
-        from tinygrad_edu.functional import softmax
-
-        return softmax(self, axis)
+        return ops.Softmax.apply(self, axis=axis)
 
     def log_softmax(self, axis: int = -1) -> Tensor:
-        from tinygrad_edu.functional import log_softmax
-
-        return log_softmax(self, axis)
+        return ops.LogSoftmax.apply(self, axis=axis)
 
     # ---- shape ops ----------------------------------------------------------------------------
     def reshape(self, *shape: Any) -> Tensor:
-        shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
-        return ops.Reshape.apply(self, shape=shape)
+        return ops.Reshape.apply(self, shape=shape_args(shape))
 
     view = reshape
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         """Merge the axes start_dim..end_dim (both included) into one, as `torch.flatten`."""
-        dims = [ops.norm_axis(a, self.ndim, "flatten") for a in (start_dim, end_dim)]
+        dims = [norm_axis(a, self.ndim, "flatten") for a in (start_dim, end_dim)]
         if self.ndim == 0:  # its dims may be 0 or -1, and it flattens to one element
             return self.reshape((1,))
         (start,), (end,) = dims
@@ -401,8 +484,8 @@ class Tensor:
 
     def permute(self, *axes: Any) -> Tensor:
         """The axes in a new order, e.g. `x.permute(2, 0, 1)`; negative axes count from the end."""
-        axes = tuple(axes[0]) if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
-        order = tuple([a + self.ndim if a < 0 else a for a in [ops.as_axis(a, "permute") for a in axes]])
+        axes = shape_args(axes)
+        order = tuple([a + self.ndim if a < 0 else a for a in [as_axis(a, "permute") for a in axes]])
         if sorted(order) != list(range(self.ndim)):
             raise ValueError(f"permute: {axes} is not an order of the axes of a tensor of shape {self.shape}")
         return ops.Permute.apply(self, axes=order)
@@ -410,7 +493,7 @@ class Tensor:
     def transpose(self, dim0: int = -2, dim1: int = -1) -> Tensor:
         """Swap two axes (PyTorch's meaning; `permute` takes a full order)."""
         order = list(range(self.ndim))
-        swap = ops.norm_axis(dim0, self.ndim, "transpose") + ops.norm_axis(dim1, self.ndim, "transpose")
+        swap = norm_axis(dim0, self.ndim, "transpose") + norm_axis(dim1, self.ndim, "transpose")
         if swap:  # a 0-d tensor has no axes to swap
             a, b = swap
             order[a], order[b] = order[b], order[a]
@@ -423,43 +506,16 @@ class Tensor:
 
     def unsqueeze(self, axis: int) -> Tensor:
         """Insert an axis of length 1 at `axis` (counted in the result, so -1 appends one)."""
-        axis = ops.new_axis(axis, self.shape, "unsqueeze")
+        axis = new_axis(axis, self.shape, "unsqueeze")
         return self.reshape(self.shape[:axis] + (1,) + self.shape[axis:])
 
     def squeeze(self, axis: int | tuple[int, ...] | None = None) -> Tensor:
         """Drop the axes of length 1 (all of them, or those among `axis`; as in PyTorch, an axis
         given whose length is not 1 is left as it is)."""
-        axes = ops.norm_axis(axis, self.ndim, "squeeze")
+        axes = norm_axis(axis, self.ndim, "squeeze")
         return self.reshape(tuple(n for i, n in enumerate(self.shape) if n != 1 or i not in axes))
 
 
-# ---- creation ----------------------------------------------------------------------------------
-def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
-    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
-
-
-def zeros(*shape: Any, dtype: Any = np.float32, requires_grad: bool = False) -> Tensor:
-    return Tensor(np.zeros(_shape(shape), dtype=dtype), requires_grad=requires_grad)
-
-
-def ones(*shape: Any, dtype: Any = np.float32, requires_grad: bool = False) -> Tensor:
-    return Tensor(np.ones(_shape(shape), dtype=dtype), requires_grad=requires_grad)
-
-
-def randn(*shape: Any, dtype: Any = np.float32, requires_grad: bool = False) -> Tensor:
-    """Standard normal samples from the library's generator (see `manual_seed`)."""
-    data = rng.generator().standard_normal(_shape(shape)).astype(dtype, copy=False)
-    return Tensor(data, requires_grad=requires_grad)
-
-
-def rand(*shape: Any, dtype: Any = np.float32, requires_grad: bool = False) -> Tensor:
-    """Uniform samples on [0, 1) from the library's generator (see `manual_seed`)."""
-    data = rng.generator().random(_shape(shape)).astype(dtype, copy=False)
-    return Tensor(data, requires_grad=requires_grad)
-
-
-def _shape(shape: tuple) -> Shape:
-    return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
-
-
-from tinygrad_edu import engine, ops  # noqa: E402  (both need Tensor defined first)
+# NOTE: the one import that goes upward (docs/architecture.md): Tensor's methods call the ops and
+# the engine, which are built on Tensor, so they can only be imported once Tensor exists.
+from tinygrad_edu import engine, ops  # noqa: E402

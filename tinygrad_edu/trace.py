@@ -21,8 +21,7 @@ from typing import Any
 import numpy as np
 
 from tinygrad_edu import engine
-from tinygrad_edu.function import Function
-from tinygrad_edu.tensor import Tensor
+from tinygrad_edu.tensor import Function, Tensor
 from tinygrad_edu.viz import name_of, names_from
 
 Shape = tuple[int, ...]
@@ -122,8 +121,5 @@ def trace(params: dict[str, Tensor] | None = None) -> Iterator[Trace]:
     `params` names leaves in the table, e.g. `dict(model.named_parameters())`.
     """
     t = Trace(params)
-    engine._hooks.append(t._record)
-    try:
+    with engine.register_hook(t._record):
         yield t
-    finally:
-        engine._hooks.remove(t._record)

@@ -39,8 +39,8 @@ import numpy as np
 
 import tinygrad_edu.functional as F
 from tinygrad_edu.fileio import atomic_write
+from tinygrad_edu.functional import concatenate, where
 from tinygrad_edu.gradcheck import numerical_grad
-from tinygrad_edu.ops import concatenate, where
 from tinygrad_edu.tensor import Tensor
 
 EPS = tuple(10.0**-k for k in range(1, 13))

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 
 from tinygrad_edu import rng
-from tinygrad_edu.function import mark_changed
 from tinygrad_edu.tensor import Tensor
+from tinygrad_edu.versions import mark_changed
 
 _GAINS = {
     "linear": 1.0,

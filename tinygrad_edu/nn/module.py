@@ -13,8 +13,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from tinygrad_edu.function import mark_changed
 from tinygrad_edu.tensor import Tensor
+from tinygrad_edu.versions import mark_changed
 
 
 class Parameter(Tensor):

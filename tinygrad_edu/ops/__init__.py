@@ -1,0 +1,78 @@
+"""The differentiable ops: each a `Function` whose forward sits next to its vector-Jacobian product.
+
+One module per family, each importing only downward (tensor.py, and ops of a family below it):
+elementwise (arithmetic, unary functions, where, cast), reduce (sum, broadcast, max), movement
+(reshape, permute, indexing, concatenation), matmul, nn (linear, softmax, losses).
+
+Outside this package op classes are always written qualified, `ops.ReLU`, so they are never
+confused with the `nn` Modules of the same name. Most code calls them through Tensor's methods or
+`tinygrad_edu.functional`.
+"""
+
+from tinygrad_edu.ops.elementwise import (
+    Abs,
+    Add,
+    Cast,
+    Clip,
+    Div,
+    Exp,
+    Log,
+    Mul,
+    Neg,
+    Pow,
+    ReLU,
+    Sigmoid,
+    Sqrt,
+    Sub,
+    Tanh,
+    Where,
+    times,
+)
+from tinygrad_edu.ops.matmul import MatMul
+from tinygrad_edu.ops.movement import Concatenate, Index, IndexAdd, Permute, Reshape, as_index
+from tinygrad_edu.ops.nn import (
+    BinaryCrossEntropy,
+    BinaryCrossEntropyWithLogits,
+    CrossEntropy,
+    Linear,
+    LogSoftmax,
+    Softmax,
+)
+from tinygrad_edu.ops.reduce import Expand, Max, Sum, sum_to
+
+__all__ = [
+    "Abs",
+    "Add",
+    "BinaryCrossEntropy",
+    "BinaryCrossEntropyWithLogits",
+    "Cast",
+    "Clip",
+    "Concatenate",
+    "CrossEntropy",
+    "Div",
+    "Exp",
+    "Expand",
+    "Index",
+    "IndexAdd",
+    "Linear",
+    "Log",
+    "LogSoftmax",
+    "MatMul",
+    "Max",
+    "Mul",
+    "Neg",
+    "Permute",
+    "Pow",
+    "ReLU",
+    "Reshape",
+    "Sigmoid",
+    "Softmax",
+    "Sqrt",
+    "Sub",
+    "Sum",
+    "Tanh",
+    "Where",
+    "as_index",
+    "sum_to",
+    "times",
+]
