@@ -10,9 +10,9 @@ import pytest
 
 import tinygrad_edu.functional as F
 from tinygrad_edu import engine
+from tinygrad_edu.core import Tensor
 from tinygrad_edu.ops import Add, CrossEntropy, MatMul, ReLU
-from tinygrad_edu.tensor import Tensor
-from tinygrad_edu.trace import TraceRow, trace
+from tinygrad_edu.tracing import TraceRow, trace
 
 M, N_IN, HIDDEN, CLASSES = 4, 6, 5, 3
 
@@ -112,7 +112,7 @@ def test_backward_passes_of_other_threads_are_not_recorded():
 
 
 def test_custom_op_without_docstring_and_repr():
-    from tinygrad_edu.tensor import Function
+    from tinygrad_edu.core import Function
 
     class Twice(Function):
         @staticmethod

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import tinygrad_edu.functional as F
-from tinygrad_edu.tensor import Tensor
+from tinygrad_edu.core import Tensor
 from tinygrad_edu.viz import INSTALL_HINT, draw, render, to_dot
 
 _NODE = re.compile(r"^\s*(\w+)\s*\[(.*)\];\s*$")

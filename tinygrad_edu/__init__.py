@@ -6,6 +6,7 @@ grad), `creation` and `functional`; then `gradcheck`, `nn`, `optim`, `data` and 
 """
 
 from tinygrad_edu import data, experiments, nn, optim, viz
+from tinygrad_edu.core import Function, Tensor
 from tinygrad_edu.creation import ones, rand, randn, tensor, zeros
 from tinygrad_edu.engine import grad
 from tinygrad_edu.functional import concatenate, stack, where
@@ -17,11 +18,10 @@ from tinygrad_edu.grad_mode import (
     no_grad,
     set_grad_enabled,
 )
-from tinygrad_edu.gradcheck import GradcheckError, gradcheck, numerical_grad
+from tinygrad_edu.numerical import GradcheckError, gradcheck, numerical_grad
 from tinygrad_edu.rng import manual_seed
 from tinygrad_edu.serialization import load, save
-from tinygrad_edu.tensor import Function, Tensor
-from tinygrad_edu.trace import trace
+from tinygrad_edu.tracing import trace
 
 __version__ = "0.1.0"
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from tinygrad_edu import rng
 from tinygrad_edu.axes import shape_args
-from tinygrad_edu.tensor import Tensor
+from tinygrad_edu.core import Tensor
 
 
 def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:

@@ -27,8 +27,8 @@ from typing import Any
 import numpy as np
 
 from tinygrad_edu import ops, versions
+from tinygrad_edu.core import Function, Tensor, check_finite, wrap
 from tinygrad_edu.grad_mode import Switch, modes
-from tinygrad_edu.tensor import Function, Tensor, check_finite, wrap
 
 Hook = Callable[[Tensor, Function, Tensor, tuple], None]
 _hooks: list[Hook] = []
@@ -97,9 +97,9 @@ def propagate(
     """Push `seeds` back from `roots`. Returns {id(t): (t, its full gradient)} for every leaf
     reached and for every tensor whose id is in `keep`."""
     pending = count_consumers(roots)
-    grads: dict[int, tuple[Tensor, Tensor]] = {}
+    grads: dict[int, Tensor] = {}  # id(t) -> the gradient summed so far, for tensors not yet run
     for r, s in zip(roots, seeds):
-        add_to(grads, r, s)
+        grads[id(r)] = grads[id(r)] + s if id(r) in grads else s
     ready = [r for r in dict.fromkeys(roots) if pending[id(r)] == 0]
     found: dict[int, tuple[Tensor, Tensor]] = {}
     anomaly = modes.anomaly
@@ -107,29 +107,31 @@ def propagate(
     # = g / (2 * 0) would be blamed on a Div forward instead of on the Sqrt's backward.
     with Switch(enabled=create_graph, anomaly=False):
         while ready:
-            t, g = grads.pop(id(ready.pop()))
+            t = ready.pop()
+            g = grads.pop(id(t))
             node = t._ctx
             if node is None or id(t) in keep:
                 add_to(found, t, g)
             if node is None:
                 continue
             for x, gx in step(node, t, g, anomaly):
+                k = id(x)
                 if x._ctx is None:
                     add_to(found, x, gx)
                     continue
-                add_to(grads, x, gx)
-                pending[id(x)] -= 1
-                if pending[id(x)] == 0:
+                grads[k] = grads[k] + gx if k in grads else gx
+                pending[k] -= 1
+                if pending[k] == 0:
                     ready.append(x)
             if not retain_graph:
                 free(node)
     return found
 
 
-def add_to(grads: dict[int, tuple[Tensor, Tensor]], x: Tensor, g: Tensor) -> None:
-    """Sum a gradient contribution for `x` into `grads`."""
+def add_to(found: dict[int, tuple[Tensor, Tensor]], x: Tensor, g: Tensor) -> None:
+    """Sum a gradient contribution for `x` into `found`."""
     k = id(x)
-    grads[k] = (x, grads[k][1] + g) if k in grads else (x, g)
+    found[k] = (x, found[k][1] + g) if k in found else (x, g)
 
 
 def step(node: Function, out: Tensor, g: Tensor, anomaly: bool) -> list[tuple[Tensor, Tensor]]:

@@ -11,7 +11,7 @@ import numpy as np
 
 from tinygrad_edu import ops
 from tinygrad_edu.axes import as_axis, new_axis, norm_axis
-from tinygrad_edu.tensor import Tensor
+from tinygrad_edu.core import Tensor
 
 Reduction = str  # "mean" | "sum" | "none"
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from tinygrad_edu.core import Tensor
 from tinygrad_edu.fileio import PathLike, atomic_write
-from tinygrad_edu.tensor import Tensor
 
 
 def _as_array(key: Any, value: Any) -> np.ndarray:

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tinygrad_edu.core import Tensor
 from tinygrad_edu.fileio import atomic_write
-from tinygrad_edu.tensor import Tensor
 
 INSTALL_HINT = (
     'needs the graphviz Python package and the Graphviz "dot" program: '

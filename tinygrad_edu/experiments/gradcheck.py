@@ -38,10 +38,10 @@ from pathlib import Path
 import numpy as np
 
 import tinygrad_edu.functional as F
+from tinygrad_edu.core import Tensor
 from tinygrad_edu.fileio import atomic_write
 from tinygrad_edu.functional import concatenate, where
-from tinygrad_edu.gradcheck import numerical_grad
-from tinygrad_edu.tensor import Tensor
+from tinygrad_edu.numerical import numerical_grad
 
 EPS = tuple(10.0**-k for k in range(1, 13))
 DTYPES = ("float32", "float64")

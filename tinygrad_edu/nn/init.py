@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from tinygrad_edu import rng
-from tinygrad_edu.tensor import Tensor
+from tinygrad_edu.core import Tensor
 from tinygrad_edu.versions import mark_changed
 
 _GAINS = {

@@ -9,9 +9,9 @@ import numpy as np
 
 from tinygrad_edu import functional as F
 from tinygrad_edu import rng
+from tinygrad_edu.core import Tensor
 from tinygrad_edu.nn import init
 from tinygrad_edu.nn.module import Module, Parameter
-from tinygrad_edu.tensor import Tensor
 
 
 def _as_tensor(x: Any) -> Tensor:

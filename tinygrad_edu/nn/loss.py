@@ -10,8 +10,8 @@ from collections.abc import Callable
 from typing import Any
 
 from tinygrad_edu import functional as F
+from tinygrad_edu.core import Tensor
 from tinygrad_edu.nn.module import Module
-from tinygrad_edu.tensor import Tensor
 
 
 class _Loss(Module):

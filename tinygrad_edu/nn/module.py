@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from tinygrad_edu.tensor import Tensor
+from tinygrad_edu.core import Tensor
 from tinygrad_edu.versions import mark_changed
 
 

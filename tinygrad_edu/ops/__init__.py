@@ -1,6 +1,6 @@
 """The differentiable ops: each a `Function` whose forward sits next to its vector-Jacobian product.
 
-One module per family, each importing only downward (tensor.py, and ops of a family below it):
+One module per family, each importing only downward (core.py, and ops of a family below it):
 elementwise (arithmetic, unary functions, where, cast), reduce (sum, broadcast, max), movement
 (reshape, permute, indexing, concatenation), matmul, nn (linear, softmax, losses).
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from tinygrad_edu.core import Function, Tensor, wrap
 from tinygrad_edu.grad_mode import modes
-from tinygrad_edu.tensor import Function, Tensor, wrap
 
 
 class Add(Function):

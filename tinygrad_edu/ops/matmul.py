@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinygrad_edu.tensor import Function
+from tinygrad_edu.core import Function
 
 
 class MatMul(Function):

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_edu.tensor import Function, Tensor
+from tinygrad_edu.core import Function, Tensor
 
 
 class Reshape(Function):

@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from tinygrad_edu.core import Function, Tensor, wrap
 from tinygrad_edu.grad_mode import modes
-from tinygrad_edu.tensor import Function, Tensor, wrap
 
 
 class Linear(Function):

@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 
 from tinygrad_edu.axes import kept_shape
+from tinygrad_edu.core import Function, Tensor
 from tinygrad_edu.ops.elementwise import times
-from tinygrad_edu.tensor import Function, Tensor
 
 
 def sum_to(g: Tensor, shape: tuple[int, ...]) -> Tensor:

@@ -7,9 +7,9 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from tinygrad_edu.core import Tensor
 from tinygrad_edu.optim.optimizer import Optimizer, ParamGroup, scaled_add, with_weight_decay
 from tinygrad_edu.optim.sgd import check_hyperparameters
-from tinygrad_edu.tensor import Tensor
 
 
 class Adam(Optimizer):

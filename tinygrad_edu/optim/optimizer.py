@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from tinygrad_edu.core import Tensor
 from tinygrad_edu.grad_mode import enable_grad, no_grad
-from tinygrad_edu.tensor import Tensor
 from tinygrad_edu.versions import mark_changed
 
 ParamGroup = dict[str, Any]

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from tinygrad_edu import engine
-from tinygrad_edu.tensor import Function, Tensor
+from tinygrad_edu.core import Function, Tensor
 from tinygrad_edu.viz import name_of, names_from
 
 Shape = tuple[int, ...]

@@ -283,7 +283,7 @@ class Tensor:
         """
         engine.backward(self, grad, retain_graph=retain_graph)
 
-    # ---- arithmetic (ops.py holds the derivatives) -----------------------------------------
+    # ---- arithmetic (the derivatives are in ops/) ----------------------------------------------
     def __add__(self, other: Any) -> Tensor:
         return ops.Add.apply(self, other)
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from tinygrad_edu.core import Tensor
 from tinygrad_edu.engine import grad
-from tinygrad_edu.tensor import Tensor
 
 
 class GradcheckError(AssertionError):
