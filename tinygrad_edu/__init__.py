@@ -14,7 +14,7 @@ from tinygrad_edu.serialization import load, save
 from tinygrad_edu.tensor import Tensor, ones, rand, randn, tensor, zeros
 from tinygrad_edu.trace import trace
 
-from tinygrad_edu import data, experiments, nn, optim, viz  # isort: skip  (built on the core)
+from tinygrad_edu import data, experiments, nn, onnx, optim, viz  # isort: skip  (built on the core)
 
 __version__ = "0.1.0"
 
@@ -36,6 +36,7 @@ __all__ = [
     "no_grad",
     "numerical_grad",
     "ones",
+    "onnx",
     "optim",
     "rand",
     "randn",
