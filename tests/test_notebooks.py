@@ -26,7 +26,9 @@ NOTEBOOKS = sorted(FOLDER.glob("[0-9][0-9]_*.ipynb"))
 EXERCISES = FOLDER / "05_exercises.ipynb"
 CELL_TIMEOUT = 120  # seconds; the slowest cell takes about 2 s on 2 busy cores
 SOLUTION_TAG = "solution:"  # an exercise cell is tagged "solution:NAME", filled from solutions/NAME.py
-CHECK_TAG = "check"
+CHECK_TAG = "check:"  # the cell that checks exercise NAME
+# What the check of an exercise left as given says: "not done yet", except for the planted bugs.
+UNFILLED = {"logsoftmax_bug": "depends on every z_j", "training_loop_bug": "the gradients pile up"}
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -119,3 +121,41 @@ def test_errors_name_the_failing_cell(tmp_path: Path) -> None:
     ):
         execute(FOLDER / "planted.ipynb", tmp_path, nb)
     assert nb.cells[1].outputs[0].text.strip() == str(ROOT / "tinygrad_edu" / "__init__.py")
+
+
+def exercise_names(nb: nbformat.NotebookNode, prefix: str) -> list[str]:
+    return [tag[len(prefix) :] for _, _, tag in tagged(nb, prefix)]
+
+
+def test_every_exercise_has_its_check_and_its_solution() -> None:
+    nb = nbformat.read(EXERCISES, as_version=4)
+    answers, checks = exercise_names(nb, SOLUTION_TAG), exercise_names(nb, CHECK_TAG)
+    assert 6 <= len(answers) <= 10 and len(set(answers)) == len(answers)
+    assert answers == checks  # in order, one check after each answer cell:
+    assert [i + 1 for i, _, _ in tagged(nb, SOLUTION_TAG)] == [i for i, _, _ in tagged(nb, CHECK_TAG)]
+    assert sorted(answers) == sorted(p.stem for p in SOLUTIONS.glob("*.py"))
+    assert set(UNFILLED) <= set(answers)
+
+
+def test_exercises_pass_with_the_solutions_filled_in(tmp_path: Path) -> None:
+    nb = nbformat.read(EXERCISES, as_version=4)
+    for _, cell, tag in tagged(nb, SOLUTION_TAG):
+        cell.source = (SOLUTIONS / f"{tag[len(SOLUTION_TAG) :]}.py").read_text(encoding="utf-8")
+    execute(EXERCISES, tmp_path, nb)
+    for number, (_, cell, _) in enumerate(tagged(nb, CHECK_TAG), 1):
+        printed = "".join(out.text for out in cell.outputs if out.output_type == "stream")
+        assert printed.startswith(f"Exercise {number} (") and printed.endswith("correct.\n"), printed
+
+
+def test_exercises_as_given_fail_their_checks_with_a_helpful_message(tmp_path: Path) -> None:
+    nb = execute(EXERCISES, tmp_path, allow_errors=True)
+    failed = {number for number, _ in errors(nb)}
+    checks = tagged(nb, CHECK_TAG)
+    assert failed == {i + 1 for i, _, _ in checks}, "only the check cells may fail"
+    for number, (_, cell, tag) in enumerate(checks, 1):
+        (error,) = [out for out in cell.outputs if out.output_type == "error"]
+        expected = UNFILLED.get(tag[len(CHECK_TAG) :], "not done yet")
+        assert error.ename == "ExerciseError", describe(EXERCISES.name, nb, number, error)
+        assert error.evalue.startswith(f"Exercise {number} (") and expected in error.evalue, error.evalue
+        # Jupyter shows the verdict alone, not a traceback into the checks' module
+        assert _ANSI.sub("", "".join(error.traceback)) == f"ExerciseError: {error.evalue}"
