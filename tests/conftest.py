@@ -4,8 +4,11 @@
 database. "dev" explores more and differently each run: `HYPOTHESIS_PROFILE=dev python -m pytest`.
 """
 
+import importlib.util
 import os
+from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 # NOTE: deadline=None because a gradcheck's run time depends on the drawn shapes, and a slow
@@ -20,3 +23,13 @@ settings.register_profile(
 )
 settings.register_profile("dev", deadline=None, max_examples=200)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture(scope="session")
+def doc_images():
+    """scripts/make_doc_images.py as a module: its graphs are the docs' worked examples."""
+    path = Path(__file__).resolve().parents[1] / "scripts" / "make_doc_images.py"
+    spec = importlib.util.spec_from_file_location("make_doc_images", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -65,16 +65,16 @@ def imports_of(module: str) -> set[str]:
         if isinstance(node, ast.Import):
             names |= {a.name for a in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module:
-            names.add(node.module)
             names |= {f"{node.module}.{a.name}" for a in node.names}
     targets = set()
     for name in names:
-        if name == "tinygrad_edu" or not name.startswith("tinygrad_edu."):
+        if not name.startswith("tinygrad_edu."):
             continue
         target = name.removeprefix("tinygrad_edu.")
         while target and target not in ALL:  # `from tinygrad_edu.ops import Add` names ops
             target = target.rpartition(".")[0]
-        if target and not (module + ".").startswith(target + "."):  # itself, or its own package
+        target = target or "tinygrad_edu"  # `from tinygrad_edu import no_grad`: the package's __init__
+        if not (module + ".").startswith(target + "."):  # itself, or its own package
             targets.add(target)
     return targets
 

@@ -167,6 +167,31 @@ def test_sequential_indexing_and_forward_order():
         nn.Sequential(lambda x: x)
 
 
+def test_forward_hooks_see_module_args_and_output_in_call_order_and_can_be_removed():
+    model = nn.Sequential(nn.Linear(3, 2), nn.ReLU())
+    calls = []
+    handles = [m.register_forward_hook(lambda m, args, out: calls.append((m, args, out))) for m in model]
+    x = tg.Tensor(np.ones((1, 3), dtype=np.float32))
+    y = model(x)
+    assert [c[0] for c in calls] == list(model)  # inner modules, in the order they ran
+    (a0,), (a1,) = calls[0][1], calls[1][1]
+    assert a0 is x and a1 is calls[0][2] and calls[1][2] is y
+    handles[0].remove()
+    handles[0].remove()  # twice is harmless
+    calls.clear()
+    model(x)
+    assert [c[0] for c in calls] == [model[1]]
+
+
+def test_forward_hook_returning_a_value_replaces_the_output():
+    relu = nn.ReLU()
+    handle = relu.register_forward_hook(lambda m, args, out: out * 2)
+    x = tg.Tensor(np.array([-1.0, 3.0]))
+    np.testing.assert_array_equal(relu(x).data, [0.0, 6.0])
+    handle.remove()
+    np.testing.assert_array_equal(relu(x).data, [0.0, 3.0])
+
+
 # ---- Linear -----------------------------------------------------------------------------------------
 def test_linear_matches_numpy_and_its_gradients_match_the_hand_derivation():
     tg.manual_seed(0)

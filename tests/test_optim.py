@@ -313,19 +313,25 @@ def test_training_a_linear_model_through_backward_converges():
 @pytest.mark.parametrize(
     ("call", "match"),
     [
-        (lambda ps: optim.SGD(ps, lr=-1.0), "SGD: lr must be >= 0"),
+        (lambda ps: optim.SGD(ps, lr=-1.0), "SGD: lr must be a finite number >= 0"),
         (lambda ps: optim.SGD(ps, lr=0.1, nesterov=True), "nesterov momentum needs momentum > 0"),
         (lambda ps: optim.Adam(ps, betas=(0.9, 1.0)), r"Adam: betas must be two numbers in \[0, 1\)"),
-        (lambda ps: optim.RMSprop(ps, eps=-1e-8), "RMSprop: eps must be >= 0"),
+        (lambda ps: optim.RMSprop(ps, eps=-1e-8), "RMSprop: eps must be a finite number >= 0"),
         (lambda ps: optim.SGD([], lr=0.1), "SGD: got an empty parameter list"),
         (lambda ps: optim.SGD([np.zeros(3)], lr=0.1), "SGD: can only optimize Tensors, got ndarray"),
         (lambda ps: optim.SGD([ps[0], ps[0]], lr=0.1), "appears twice"),
         (lambda ps: optim.SGD([ps[0] * 2], lr=0.1), "cannot optimize a non-leaf tensor"),
         (lambda ps: optim.SGD(ps[0], lr=0.1), "params must be an iterable of Tensors or dicts, got a Tensor"),
-        (lambda ps: optim.SGD([{"params": ps, "lr": -1.0}], lr=0.1), "SGD: lr must be >= 0, got -1.0"),
+        (
+            lambda ps: optim.SGD([{"params": ps, "lr": -1.0}], lr=0.1),
+            "SGD: lr must be a finite number >= 0, got -1.0",
+        ),
         (lambda ps: optim.SGD([{"params": ps, "nesterov": True}]), "nesterov momentum needs momentum > 0"),
         (lambda ps: optim.Adam([{"params": ps, "betas": (0.9, 2.0)}]), "Adam: betas must be two numbers"),
-        (lambda ps: optim.RMSprop([{"params": ps, "alpha": -1}]), "RMSprop: alpha must be >= 0"),
+        (
+            lambda ps: optim.RMSprop([{"params": ps, "alpha": -1}]),
+            "RMSprop: alpha must be a finite number >= 0",
+        ),
     ],
 )
 def test_bad_arguments_raise_clear_errors(call, match):
@@ -466,3 +472,173 @@ def test_scheduler_lr_is_the_one_the_optimizer_uses():
         sched.step()
         moves.append(float(before[0] - p.data[0]))
     np.testing.assert_allclose(moves, [1.0, 0.1, 0.01], rtol=1e-12)
+
+
+# ---- float16 parameters --------------------------------------------------------------------------------
+HALF_CASES = {
+    "Adam": lambda ps: optim.Adam(ps, lr=1e-2),
+    "AdamW": lambda ps: optim.AdamW(ps, lr=1e-2),
+    "RMSprop": lambda ps: optim.RMSprop(ps, lr=1e-2, centered=True, momentum=0.5),
+    "SGD": lambda ps: optim.SGD(ps, lr=1e-2, momentum=0.9),
+}
+
+
+@pytest.mark.parametrize("name", list(HALF_CASES))
+def test_a_float16_model_trains_without_nan(name):
+    # A dead ReLU unit gets a zero gradient: in float16, eps = 1e-8 rounds to 0 and Adam's or
+    # RMSprop's step became 0/0 = NaN within a few steps (issue 14, item 3).
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 4)).astype(np.float16)
+    y = (x @ np.array([[1.0], [-2.0], [0.5], [3.0]])).astype(np.float16)
+    tg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 16, dtype=np.float16), nn.ReLU(), nn.Linear(16, 1, dtype=np.float16))
+    opt = HALF_CASES[name](model.parameters())
+    losses = []
+    for _ in range(60):
+        opt.zero_grad()
+        loss = nn.MSELoss()(model(x), y)
+        loss.backward()
+        opt.step()
+        losses.append(float(loss.item()))
+    assert np.isfinite(losses).all() and losses[-1] < losses[0] / 4, losses[::10]
+    for p in model.parameters():
+        assert p.dtype == np.float16 and np.isfinite(p.data).all()
+        assert all(np.asarray(v).dtype in (np.float32, np.dtype(int)) for v in opt.state[p].values())
+
+
+@pytest.mark.parametrize("name", list(HALF_CASES))
+def test_float16_update_is_the_float32_update_rounded(name):
+    # Each step: the float16 parameter, widened, takes the float32 step with float32 state, then
+    # is rounded. The reference runs the same optimizer on float32 copies, rounding by hand.
+    theta0, grads = _init_and_grads(4, steps=4, dtype=np.float16)
+    for gs in grads:
+        gs[0][0] = 0.0  # a zero gradient: eps alone keeps the step finite
+    half = [nn.Parameter(t.copy()) for t in theta0]
+    wide = [nn.Parameter(t.astype(np.float32)) for t in theta0]
+    opt_half, opt_wide = HALF_CASES[name](half), HALF_CASES[name](wide)
+    for gs in grads:
+        for h, w, g in zip(half, wide, gs):
+            h.grad, w.grad = g.copy(), g.astype(np.float32)
+        opt_half.step()
+        opt_wide.step()
+        for h, w in zip(half, wide):
+            w.data[...] = w.data.astype(np.float16)  # the rounding the float16 parameter undergoes
+            np.testing.assert_array_equal(h.data, w.data.astype(np.float16))
+    for h, w in zip(half, wide):
+        for key, buf in opt_half.state[h].items():
+            np.testing.assert_array_equal(buf, opt_wide.state[w][key])
+
+
+def test_float16_optimizer_state_dict_round_trip_keeps_float32_state():
+    p = nn.Parameter(np.ones(3, dtype=np.float16))
+    opt = optim.Adam([p])
+    p.grad = np.full(3, 1e-4, dtype=np.float16)
+    opt.step()
+    sd = opt.state_dict()
+    assert sd["state.0.exp_avg_sq"].dtype == np.float32 and sd["state.0.exp_avg_sq"][0] > 0
+    fresh = optim.Adam([nn.Parameter(np.ones(3, dtype=np.float16))])
+    fresh.load_state_dict(sd)
+    assert next(iter(fresh.state.values()))["exp_avg_sq"].dtype == np.float32
+
+
+# ---- load_state_dict validates before it changes anything ----------------------------------------------
+def _stepped(make, shapes=((3,), (2, 2))):
+    params = [nn.Parameter(np.ones(s)) for s in shapes]
+    opt = make(params)
+    for p in params:
+        p.grad = np.full(p.shape, 0.5)
+    opt.step()
+    return opt
+
+
+def _with(sd, changes):
+    """A copy of a state dict with keys replaced (value None: key removed)."""
+    out = {k: v for k, v in sd.items() if k not in changes}
+    out.update({k: np.asarray(v) for k, v in changes.items() if v is not None})
+    return out
+
+
+ADAM = lambda ps: optim.Adam(ps, lr=0.01)  # noqa: E731
+BAD_LOADS = {
+    # name: (optimizer the state comes from, edit to its state dict, optimizer loading it, message)
+    "Adam state into SGD": (
+        ADAM,
+        {},
+        lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9),
+        r"SGD\.load_state_dict: 'param_groups\.0\.amsgrad' is not a hyperparameter of SGD",
+    ),
+    "Adam state into AdamW": (
+        ADAM,
+        {},
+        lambda ps: optim.AdamW(ps),
+        r"AdamW\.load_state_dict: param_groups\.0: decoupled_weight_decay must be True",
+    ),
+    "lr NaN": (
+        ADAM,
+        {"param_groups.0.lr": np.nan},
+        ADAM,
+        r"param_groups\.0: lr must be a finite number >= 0, got nan",
+    ),
+    "lr negative": (
+        ADAM,
+        {"param_groups.0.lr": -1.0},
+        ADAM,
+        r"param_groups\.0: lr must be a finite number >= 0",
+    ),
+    "eps inf": (
+        ADAM,
+        {"param_groups.0.eps": np.inf},
+        ADAM,
+        r"param_groups\.0: eps must be a finite number >= 0",
+    ),
+    "one beta": (ADAM, {"param_groups.0.betas": [0.9]}, ADAM, r"param_groups\.0: betas must be two numbers"),
+    "lr missing": (ADAM, {"param_groups.0.lr": None}, ADAM, r"'param_groups\.0\.lr' is missing"),
+    "amsgrad without its buffer": (
+        ADAM,
+        {"param_groups.0.amsgrad": True},
+        ADAM,
+        r"Adam\.load_state_dict: 'state\.0' holds \['exp_avg', 'exp_avg_sq', 'step'\], but Adam keeps "
+        r"\['exp_avg', 'exp_avg_sq', 'max_exp_avg_sq', 'step'\]",
+    ),
+    "step negative": (ADAM, {"state.1.step": -3}, ADAM, r"'state\.1\.step' must be an integer >= 0"),
+    "step fractional": (ADAM, {"state.1.step": 2.5}, ADAM, r"'state\.1\.step' must be an integer >= 0"),
+    "buffer of text": (
+        ADAM,
+        {"state.0.exp_avg": ["a", "b", "c"]},
+        ADAM,
+        r"'state\.0\.exp_avg' has dtype <U1",
+    ),
+    "buffer shape": (ADAM, {"state.1.exp_avg": np.zeros(4)}, ADAM, r"'state\.1\.exp_avg' has shape \(4,\)"),
+    "param count": (
+        ADAM,
+        {},
+        lambda ps: optim.Adam(ps[:1]),
+        r"Adam\.load_state_dict: parameter group 0 has 1 parameters, the state dict 2",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_LOADS))
+def test_load_state_dict_refuses_a_bad_state_and_changes_nothing(case):
+    source, edits, target, match = BAD_LOADS[case]
+    sd = _with(_stepped(source).state_dict(), edits)
+    opt = _stepped(target)
+    before = opt.state_dict()
+    with pytest.raises(ValueError, match=match):
+        opt.load_state_dict(sd)
+    after = opt.state_dict()
+    assert after.keys() == before.keys()
+    for key in before:
+        np.testing.assert_array_equal(after[key], before[key], err_msg=key)
+
+
+def test_hyperparameters_must_be_finite_numbers():
+    ps = [nn.Parameter(np.zeros(3))]
+    for bad in (np.inf, np.nan, "0.1", None, True):
+        with pytest.raises(ValueError, match=f"SGD: lr must be a finite number >= 0, got {bad!r}"):
+            optim.SGD(ps, lr=bad)
+    for betas in (0.9, (0.9,), (0.9, "x"), (0.9, np.nan)):
+        with pytest.raises(ValueError, match=r"Adam: betas must be two numbers in \[0, 1\)"):
+            optim.Adam(ps, betas=betas)
+    with pytest.raises(ValueError, match="AdamW: decoupled_weight_decay must be True"):
+        optim.AdamW([{"params": ps, "decoupled_weight_decay": False}])

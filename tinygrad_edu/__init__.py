@@ -5,7 +5,7 @@ of ours), `tensor` (Tensor and Function), `ops/` (the differentiable ops), `engi
 grad), `creation` and `functional`; then `gradcheck`, `nn`, `optim`, `data` and the study tools.
 """
 
-from tinygrad_edu import data, experiments, nn, optim, viz
+from tinygrad_edu import data, experiments, nn, onnx, optim, viz
 from tinygrad_edu.core import Function, Tensor
 from tinygrad_edu.creation import ones, rand, randn, tensor, zeros
 from tinygrad_edu.engine import grad
@@ -22,8 +22,7 @@ from tinygrad_edu.numerical import GradcheckError, gradcheck, numerical_grad
 from tinygrad_edu.rng import manual_seed
 from tinygrad_edu.serialization import load, save
 from tinygrad_edu.tracing import trace
-
-__version__ = "0.1.0"
+from tinygrad_edu.version import __version__ as __version__
 
 __all__ = [
     "Function",
@@ -44,6 +43,7 @@ __all__ = [
     "no_grad",
     "numerical_grad",
     "ones",
+    "onnx",
     "optim",
     "rand",
     "randn",

@@ -3,30 +3,46 @@
 `to_dot(t)` needs only the standard library. One box per op (its name, output shape and dtype),
 one ellipse per leaf (its name, shape, requires_grad, and ‖grad‖ once `backward()` has filled
 `.grad`), one grey ellipse per constant; edges run in data-flow direction, input -> op.
+
+- `values=True` adds every node's value, `grads=True` its gradient: the entries themselves for
+  scalars and tiny tensors, the mean and norm for larger ones. For the gradients `to_dot` runs
+  a backward pass of its own (`tg.grad` with `retain_graph=True`, so `.grad` stays untouched
+  and the graph stays drawable) and catches each intermediate's gradient through the engine's
+  hook, so ops show theirs too, not only leaves.
+- `direction="backward"` draws the edges the way gradients flow, op -> input.
+
 `render(t, "graph.svg")` and the inline SVG of `draw(t)` in Jupyter use the optional `graphviz`
-package and the Graphviz `dot` program.
+package (the `viz` extra) and the Graphviz `dot` program; without them `draw` shows the DOT text
+and says which of the two is missing.
 
 NOTE: `backward()` frees the graph as it goes (each node drops its inputs and saved values), so
 after a plain `backward()` only the output's op is left to draw. Call
-`backward(retain_graph=True)` to draw the whole graph together with the gradient norms.
+`backward(retain_graph=True)` to draw the whole graph together with the gradient norms, or
+`to_dot(t, grads=True)` before `backward()`.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from tinygrad_edu import engine
 from tinygrad_edu.core import Tensor
 from tinygrad_edu.fileio import atomic_write
+from tinygrad_edu.tracing import Stats, name_of, names_from
 
-INSTALL_HINT = (
-    'needs the graphviz Python package and the Graphviz "dot" program: '
-    'pip install graphviz (or pip install -e ".[viz]" in the clone), and install Graphviz itself '
-    "(apt install graphviz, brew install graphviz, conda install graphviz, "
-    "or https://graphviz.org/download/). "
+NO_PACKAGE = (
+    'needs the graphviz Python package, which is not installed: pip install graphviz (the "viz" '
+    'extra: pip install -e ".[viz]" in the clone); it also needs the Graphviz "dot" program. '
     "to_dot(tensor) gives the DOT text without them."
+)
+NO_DOT = (
+    'needs the Graphviz "dot" program, which is not on PATH (the graphviz Python package is '
+    "installed, but it only runs dot): apt install graphviz, brew install graphviz, conda install "
+    "graphviz, or https://graphviz.org/download/. to_dot(tensor) gives the DOT text without it."
 )
 _FREED_NOTE = "graph freed by backward()\nuse backward(retain_graph=True)"
 _STYLE = {
@@ -35,40 +51,36 @@ _STYLE = {
     "leaf": 'shape=ellipse, style=filled, fillcolor="#dae8fc"',
     "const": 'shape=ellipse, style=filled, fillcolor="#eeeeee", fontcolor="#555555"',
 }
-
-
-def names_from(params: dict[str, Tensor] | None) -> dict[int, str]:
-    """{id(tensor): name} for `params` (e.g. `dict(model.named_parameters())`)."""
-    return {id(t): name for name, t in (params or {}).items()}
-
-
-def name_of(t: Tensor, names: dict[int, str]) -> str | None:
-    """The tensor's name from `params` first, else `Tensor.name`."""
-    return names.get(id(t)) or t.name
+_EDGE_STYLE = {"forward": "", "backward": ' [color="#b85450", fontcolor="#b85450"]'}
 
 
 def _shape(t: Tensor) -> str:
     return f"{tuple(t.shape)} {t.dtype}"
 
 
-def _leaf_label(t: Tensor, names: dict[int, str]) -> list[str]:
+def _numbers(what: str, a: Any) -> str:
+    """`grad = [1, 2]` for tiny arrays, `grad: mean 0.1 ‖·‖ 4.5` for larger ones."""
+    s = Stats.of(a)
+    return f"{what} = {s.summary()}" if s.entries is not None else f"{what}: {s.summary()}"
+
+
+def _leaf_label(t: Tensor, names: dict[int, str], values: bool) -> list[str]:
     name = name_of(t, names)
     if not t.requires_grad:
-        value = f" {t.data.item():.4g}" if t.size == 1 else ""
-        return [(name or "const") + value, _shape(t)]
+        if t.size == 1:
+            return [f"{name or 'const'} {t.data.item():.4g}", _shape(t)]
+        return [name or "const", _shape(t)] + ([_numbers("value", t.data)] if values else [])
     lines = [name or "leaf", _shape(t), "requires_grad=True"]
-    if t.grad is not None:
-        lines.append(f"‖grad‖ = {float(np.linalg.norm(t.grad)):.4g}")
-    return lines
+    return lines + ([_numbers("value", t.data)] if values else [])
 
 
-def _op_label(t: Tensor, names: dict[int, str]) -> list[str]:
+def _op_label(t: Tensor, names: dict[int, str], values: bool) -> list[str]:
     op = type(t._ctx).__name__
     name = name_of(t, names)
     lines = [f"{name} = {op}" if name else op, _shape(t)]
     if t._ctx.inputs is None:
-        lines += _FREED_NOTE.split("\n")
-    return lines
+        return lines + _FREED_NOTE.split("\n")
+    return lines + ([_numbers("value", t.data)] if values else [])
 
 
 def _escape(lines: list[str]) -> str:
@@ -76,42 +88,95 @@ def _escape(lines: list[str]) -> str:
     return text.replace("\n", "\\n")
 
 
-def to_dot(tensor: Tensor, params: dict[str, Tensor] | None = None) -> str:
+def _gradients(tensor: Tensor, leaves: list[Tensor]) -> dict[int, np.ndarray]:
+    """{id(t): d tensor / d t} for every op output in the graph of `tensor` and for `leaves`, by a
+    backward pass that keeps the graph and leaves `.grad` alone."""
+    if tensor.size != 1:
+        raise ValueError(
+            f"to_dot(grads=True): the tensor has shape {tensor.shape}, not a single element, so "
+            "its gradient is ambiguous; draw a scalar (e.g. loss, or t.sum())"
+        )
+    found: dict[int, np.ndarray] = {}
+
+    def catch(t: Tensor, node: Any, g: Tensor, input_grads: tuple) -> None:
+        found[id(t)] = g.data
+
+    handle = engine.register_hook(catch)
+    try:
+        leaf_grads = engine.grad(tensor, leaves, retain_graph=True, allow_unused=True)
+    finally:
+        handle.remove()
+    found.update((id(x), g.data) for x, g in zip(leaves, leaf_grads) if g is not None)
+    return found
+
+
+def _walk(tensor: Tensor) -> list[Tensor]:
+    """Every tensor of the graph (each op's output, each leaf) once, outputs before inputs."""
+    seen, order, stack = {id(tensor)}, [], [tensor]
+    # NOTE: an explicit stack, not recursion: a 10,000-op chain must not hit Python's recursion limit.
+    while stack:
+        t = stack.pop()
+        order.append(t)
+        inputs = (t._ctx.inputs or ()) if t._ctx is not None else ()
+        fresh = list({id(x): x for x in inputs if id(x) not in seen}.values())  # x * x: x once
+        seen.update(map(id, fresh))
+        stack += reversed(fresh)  # so inputs are declared, and drawn, left to right in order
+    return order
+
+
+def to_dot(
+    tensor: Tensor,
+    params: dict[str, Tensor] | None = None,
+    *,
+    values: bool = False,
+    grads: bool = False,
+    direction: str = "forward",
+) -> str:
     """Graphviz DOT text of the graph that produced `tensor` (see the module docstring).
 
     `params` names leaves, e.g. `dict(model.named_parameters())`; otherwise `Tensor(..., name=)`
     does. Ops keep the name of their output tensor if it has one (`z1.name = "Z1"`).
+    `values`/`grads` label every node with its value / its gradient d tensor / d node (grads
+    needs a one-element tensor whose graph is still there); `direction` is "forward" (input ->
+    op) or "backward" (op -> input, the way gradients flow).
     """
     if not isinstance(tensor, Tensor):
         raise TypeError(f"to_dot: expected a Tensor, got {type(tensor).__name__}")
+    if direction not in _EDGE_STYLE:
+        raise ValueError(f'to_dot: direction must be "forward" or "backward", got {direction!r}')
     names = names_from(params)
+    tensors = _walk(tensor)
+    if grads:
+        if any(t._ctx is not None and t._ctx.inputs is None for t in tensors):
+            raise RuntimeError(
+                "to_dot(grads=True): backward() already freed this graph; call to_dot before "
+                "backward(), or after backward(retain_graph=True)"
+            )
+        leaves = [t for t in tensors if t._ctx is None and t.requires_grad]
+        found = _gradients(tensor, leaves) if tensor.requires_grad else {}
     ids: dict[int, str] = {}  # one DOT node per op (keyed by the op) and per leaf (by the tensor)
-    nodes: list[str] = []
-    edges: list[str] = []
 
     def node_id(t: Tensor) -> str:
         return ids.setdefault(id(t._ctx) if t._ctx is not None else id(t), f"n{len(ids)}")
 
-    # NOTE: an explicit stack, not recursion: a 10,000-op chain must not hit Python's recursion limit.
     root = node_id(tensor)
-    stack = [tensor]
-    while stack:
-        t = stack.pop()
+    nodes, edges = [], []
+    for t in tensors:
         nid = node_id(t)
         if t._ctx is None:
             kind = "leaf" if t.requires_grad else "const"
-            nodes.append(f'  {nid} [label="{_escape(_leaf_label(t, names))}", {_STYLE[kind]}];')
-            continue
-        kind = "freed" if t._ctx.inputs is None else "op"
-        extra = ", penwidth=2" if nid == root else ""
-        nodes.append(f'  {nid} [label="{_escape(_op_label(t, names))}", {_STYLE[kind]}{extra}];')
-        fresh = []
-        for x in t._ctx.inputs or ():
-            seen = len(ids)
-            edges.append(f"  {node_id(x)} -> {nid};")
-            if len(ids) > seen:
-                fresh.append(x)
-        stack += reversed(fresh)  # so inputs are declared, and drawn, left to right in order
+            lines, extra = _leaf_label(t, names, values), ""
+            if t.requires_grad and not grads and t.grad is not None:
+                lines.append(f"‖grad‖ = {float(np.linalg.norm(t.grad)):.4g}")
+        else:
+            kind = "freed" if t._ctx.inputs is None else "op"
+            lines, extra = _op_label(t, names, values), ", penwidth=2" if nid == root else ""
+            for x in t._ctx.inputs or ():
+                pair = (node_id(x), nid) if direction == "forward" else (nid, node_id(x))
+                edges.append(f"  {pair[0]} -> {pair[1]}{_EDGE_STYLE[direction]};")
+        if grads and id(t) in found:
+            lines.append(_numbers("grad", found[id(t)]))
+        nodes.append(f'  {nid} [label="{_escape(lines)}", {_STYLE[kind]}{extra}];')
     header = ["digraph tinygrad_edu {", '  node [fontname="Helvetica", fontsize=10];']
     return "\n".join(header + nodes + edges + ["}"]) + "\n"
 
@@ -121,15 +186,16 @@ def _pipe(source: str, fmt: str, what: str) -> bytes:
     try:
         import graphviz
     except ImportError:
-        raise RuntimeError(f"{what} {INSTALL_HINT}") from None
+        raise RuntimeError(f"{what} {NO_PACKAGE}") from None
     try:
         return graphviz.Source(source).pipe(format=fmt)
     except graphviz.ExecutableNotFound:
-        raise RuntimeError(f"{what} {INSTALL_HINT}") from None
+        raise RuntimeError(f"{what} {NO_DOT}") from None
 
 
 class Graph:
-    """A drawn graph: `str(g)` is the DOT text; Jupyter shows it inline as SVG (`_repr_svg_`)."""
+    """A drawn graph: `str(g)` is the DOT text; Jupyter shows it inline as SVG, or, without
+    Graphviz, the DOT text with what is missing."""
 
     def __init__(self, source: str) -> None:
         self.source = source
@@ -140,11 +206,15 @@ class Graph:
     def __repr__(self) -> str:
         return "<Graph: print() it for the DOT text, .render(path) to draw it>"
 
-    def _repr_svg_(self) -> str | None:
+    def svg(self) -> str:
+        """The drawing as SVG text (needs graphviz and `dot`)."""
+        return _pipe(self.source, "svg", "draw").decode("utf-8")
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         try:
-            return _pipe(self.source, "svg", "_repr_svg_").decode("utf-8")
-        except RuntimeError:
-            return None  # Jupyter then falls back to the text repr
+            return {"image/svg+xml": self.svg(), "text/plain": repr(self)}
+        except RuntimeError as e:
+            return {"text/plain": f"{e}\n\nThe DOT text (paste it into any Graphviz viewer):\n{self.source}"}
 
     def render(self, path: str | os.PathLike) -> Path:
         """Draw to `path`; the format is its suffix (.svg, .png, .pdf, ...). Written atomically."""
@@ -152,17 +222,25 @@ class Graph:
         fmt = path.suffix.lstrip(".").lower()
         if not fmt:
             raise ValueError(f"render: {path} has no suffix to choose the format from (e.g. graph.svg)")
-        data = _pipe(self.source, fmt, "render")
+        try:
+            data = _pipe(self.source, fmt, "render")
+        except ValueError:
+            raise ValueError(
+                f"render: {path}: Graphviz cannot write {fmt!r} (use .svg, .png or .pdf)"
+            ) from None
         with atomic_write(path) as f:
             f.write(data)
         return path
 
 
-def draw(tensor: Tensor, params: dict[str, Tensor] | None = None) -> Graph:
-    """The graph of `tensor` as a `Graph` (inline SVG in Jupyter)."""
-    return Graph(to_dot(tensor, params))
+def draw(tensor: Tensor, params: dict[str, Tensor] | None = None, **options: Any) -> Graph:
+    """The graph of `tensor` as a `Graph` (inline SVG in Jupyter); options as for `to_dot`."""
+    return Graph(to_dot(tensor, params, **options))
 
 
-def render(tensor: Tensor, path: str | os.PathLike, params: dict[str, Tensor] | None = None) -> Path:
-    """Draw the graph of `tensor` to `path` (format from the suffix): needs graphviz and `dot`."""
-    return draw(tensor, params).render(path)
+def render(
+    tensor: Tensor, path: str | os.PathLike, params: dict[str, Tensor] | None = None, **options: Any
+) -> Path:
+    """Draw the graph of `tensor` to `path` (format from the suffix): needs graphviz and `dot`.
+    Options as for `to_dot`."""
+    return draw(tensor, params, **options).render(path)

@@ -8,7 +8,8 @@ registered. Names are the attribute paths, joined by dots, as in PyTorch: `"0.we
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import itertools
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -31,6 +32,18 @@ class Parameter(Tensor):
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
+
+
+class HookHandle:
+    """Returned by `register_forward_hook`: `remove()` unregisters the hook (twice is harmless)."""
+
+    _next_id = itertools.count()
+
+    def __init__(self, hooks: dict[int, Callable]) -> None:
+        self.hooks, self.id = hooks, next(HookHandle._next_id)
+
+    def remove(self) -> None:
+        self.hooks.pop(self.id, None)
 
 
 class IncompatibleKeys(NamedTuple):
@@ -92,7 +105,22 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.forward(*args, **kwargs)
+        out = self.forward(*args, **kwargs)
+        hooks = vars(self).get("_forward_hooks")
+        for hook in list(hooks.values()) if hooks else ():  # a copy: a hook may remove itself
+            replaced = hook(self, args, out)
+            if replaced is not None:
+                out = replaced
+        return out
+
+    def register_forward_hook(self, hook: Callable[[Module, tuple, Any], Any]) -> HookHandle:
+        """Call `hook(module, args, output)` after every forward; a hook that returns something
+        other than None replaces the output (as in PyTorch). Hooks run in the order registered;
+        `handle.remove()` takes one off again."""
+        hooks = vars(self).setdefault("_forward_hooks", {})
+        handle = HookHandle(hooks)
+        hooks[handle.id] = hook
+        return handle
 
     # ---- discovery --------------------------------------------------------------------------
     def _members(self) -> Iterator[tuple[str, Parameter | Module]]:

@@ -8,17 +8,25 @@ from collections.abc import Iterable
 import numpy as np
 
 from tinygrad_edu.core import Tensor
-from tinygrad_edu.optim.optimizer import Optimizer, ParamGroup, scaled_add, with_weight_decay
-from tinygrad_edu.optim.sgd import check_hyperparameters
+from tinygrad_edu.optim.optimizer import (
+    Optimizer,
+    ParamGroup,
+    check_betas,
+    check_hyperparameters,
+    scaled_add,
+    with_weight_decay,
+)
 
 
 class Adam(Optimizer):
-    """`Adam(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False)`
+    """`Adam(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *,
+    decoupled_weight_decay=False)`
 
     PyTorch's algorithm (Kingma & Ba, 2015), with γ = lr, λ = weight_decay; m, v and vmax
     start at 0 and t counts this parameter's steps from 1:
 
         g ← g + λ θ                          if λ ≠ 0   (L2 penalty, added to the gradient)
+                                             (decoupled_weight_decay=True: AdamW's θ ← θ (1 - γ λ))
         m ← β1 m + (1 - β1) g
         v ← β2 v + (1 - β2) g²
         m̂ = m / (1 - β1ᵗ)                    (bias corrections: m and v start at 0)
@@ -26,8 +34,6 @@ class Adam(Optimizer):
         √v̂ = √v / √(1 - β2ᵗ)
         θ ← θ - γ m̂ / (√v̂ + ε)
     """
-
-    decoupled_weight_decay = False
 
     def __init__(
         self,
@@ -37,16 +43,25 @@ class Adam(Optimizer):
         eps: float = 1e-8,
         weight_decay: float = 0.0,
         amsgrad: bool = False,
+        *,
+        decoupled_weight_decay: bool = False,
     ) -> None:
-        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
+        defaults = dict(
+            lr=lr,
+            betas=tuple(betas) if isinstance(betas, list) else betas,
+            eps=eps,
+            weight_decay=weight_decay,
+            amsgrad=amsgrad,
+            decoupled_weight_decay=decoupled_weight_decay,
+        )
         super().__init__(params, defaults)
 
-    def _check(self, hp: dict) -> None:
-        name = type(self).__name__
+    def _check(self, hp: dict, name: str) -> None:
         check_hyperparameters(name, lr=hp["lr"], eps=hp["eps"], weight_decay=hp["weight_decay"])
-        betas = hp["betas"]
-        if len(betas) != 2 or not all(0 <= b < 1 for b in betas):
-            raise ValueError(f"{name}: betas must be two numbers in [0, 1), got {betas}")
+        check_betas(name, hp["betas"])
+
+    def _state_names(self, group: ParamGroup) -> set[str]:
+        return {"step", "exp_avg", "exp_avg_sq"} | ({"max_exp_avg_sq"} if group["amsgrad"] else set())
 
     def _update(self, theta, grad, group, state, work):
         lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
@@ -57,7 +72,7 @@ class Adam(Optimizer):
                 state["max_exp_avg_sq"] = np.zeros_like(theta)
         state["step"] += 1
         t, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
-        if self.decoupled_weight_decay:
+        if group["decoupled_weight_decay"]:
             g = grad
             theta *= 1 - lr * wd
         else:
@@ -92,8 +107,6 @@ class AdamW(Adam):
         θ ← θ - γ m̂ / (√v̂ + ε)
     """
 
-    decoupled_weight_decay = True
-
     def __init__(
         self,
         params: Iterable[Tensor] | Iterable[ParamGroup],
@@ -103,4 +116,10 @@ class AdamW(Adam):
         weight_decay: float = 1e-2,
         amsgrad: bool = False,
     ) -> None:
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad)
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, decoupled_weight_decay=True)
+
+    def _check(self, hp: dict, name: str) -> None:
+        super()._check(hp, name)
+        # Refuses Adam's state dict (which would turn this AdamW into Adam) and a group's override.
+        if hp["decoupled_weight_decay"] is not True:
+            raise ValueError(f"{name}: decoupled_weight_decay must be True in AdamW (Adam has the L2 form)")

@@ -7,8 +7,13 @@ from collections.abc import Iterable
 import numpy as np
 
 from tinygrad_edu.core import Tensor
-from tinygrad_edu.optim.optimizer import Optimizer, ParamGroup, scaled_add, with_weight_decay
-from tinygrad_edu.optim.sgd import check_hyperparameters
+from tinygrad_edu.optim.optimizer import (
+    Optimizer,
+    ParamGroup,
+    check_hyperparameters,
+    scaled_add,
+    with_weight_decay,
+)
 
 
 class RMSprop(Optimizer):
@@ -44,10 +49,12 @@ class RMSprop(Optimizer):
         )
         super().__init__(params, defaults)
 
-    def _check(self, hp: dict) -> None:
-        check_hyperparameters(
-            "RMSprop", **{k: hp[k] for k in ("lr", "alpha", "eps", "weight_decay", "momentum")}
-        )
+    def _check(self, hp: dict, name: str) -> None:
+        check_hyperparameters(name, **{k: hp[k] for k in ("lr", "alpha", "eps", "weight_decay", "momentum")})
+
+    def _state_names(self, group: ParamGroup) -> set[str]:
+        optional = {"grad_avg": group["centered"], "momentum_buffer": group["momentum"] > 0}
+        return {"step", "square_avg"} | {name for name, kept in optional.items() if kept}
 
     def _update(self, theta, grad, group, state, work):
         lr, alpha, eps, wd, mu = (group[k] for k in ("lr", "alpha", "eps", "weight_decay", "momentum"))

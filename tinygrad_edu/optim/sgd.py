@@ -7,14 +7,13 @@ from collections.abc import Iterable
 import numpy as np
 
 from tinygrad_edu.core import Tensor
-from tinygrad_edu.optim.optimizer import Optimizer, ParamGroup, scaled_add, with_weight_decay
-
-
-def check_hyperparameters(name: str, **values: float) -> None:
-    """Raise if a learning rate, decay, momentum or epsilon is negative."""
-    for key, v in values.items():
-        if not v >= 0:
-            raise ValueError(f"{name}: {key} must be >= 0, got {v}")
+from tinygrad_edu.optim.optimizer import (
+    Optimizer,
+    ParamGroup,
+    check_hyperparameters,
+    scaled_add,
+    with_weight_decay,
+)
 
 
 class SGD(Optimizer):
@@ -49,10 +48,13 @@ class SGD(Optimizer):
         )
         super().__init__(params, defaults)
 
-    def _check(self, hp: dict) -> None:
-        check_hyperparameters("SGD", lr=hp["lr"], momentum=hp["momentum"], weight_decay=hp["weight_decay"])
+    def _check(self, hp: dict, name: str) -> None:
+        check_hyperparameters(name, **{k: hp[k] for k in ("lr", "momentum", "dampening", "weight_decay")})
         if hp["nesterov"] and (hp["momentum"] <= 0 or hp["dampening"] != 0):
-            raise ValueError("SGD: nesterov momentum needs momentum > 0 and dampening = 0")
+            raise ValueError(f"{name}: nesterov momentum needs momentum > 0 and dampening = 0")
+
+    def _state_names(self, group: ParamGroup) -> set[str]:
+        return {"momentum_buffer"} if group["momentum"] != 0 else set()
 
     def _update(self, theta, grad, group, state, work):
         lr, mu, tau, wd = group["lr"], group["momentum"], group["dampening"], group["weight_decay"]

@@ -1,0 +1,293 @@
+"""ONNX export: each exported file is run by ONNX Runtime (an independent implementation of every
+op) and compared with tinygrad_edu's own output, for two batch sizes; `onnx.checker` validates
+the file; errors name the op, the module and the file."""
+
+from __future__ import annotations
+
+import functools
+import os
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+import pytest
+
+import tinygrad_edu as tg
+from tinygrad_edu import nn, ops
+from tinygrad_edu.data.mnist import flatten, load_mnist_subset, to_float
+from tinygrad_edu.onnx import CONVERTERS, ExportError, export, run
+
+RTOL = 1e-5  # float32: the largest difference, relative to the largest output
+
+
+def max_rel_diff(ours: np.ndarray, theirs: np.ndarray) -> float:
+    assert ours.shape == theirs.shape and ours.dtype == theirs.dtype
+    return float(np.abs(ours - theirs).max() / np.abs(ours).max())
+
+
+def agreement(model, path, *inputs) -> float:
+    """ONNX Runtime against the model on `inputs` (a batch each): the max relative difference."""
+    theirs = run(path, *inputs)
+    with tg.no_grad():
+        ours = model(*[tg.Tensor(x) for x in inputs])
+    ours = ours if isinstance(ours, tuple) else (ours,)
+    assert len(theirs) == len(ours)
+    return max(max_rel_diff(o.data, t) for o, t in zip(ours, theirs))
+
+
+def graph_ops(out: tg.Tensor) -> set[type]:
+    """The op classes in the graph that made `out`."""
+    seen, stack = set(), [out]
+    while stack:
+        t = stack.pop()
+        if t.grad_fn is not None and t.grad_fn not in seen:
+            seen.add(t.grad_fn)
+            stack.extend(t.grad_fn.inputs)
+    return {type(node) for node in seen}
+
+
+def batches(*shapes: tuple[int, ...], seed: int = 0) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal(s).astype(np.float32) for s in shapes]
+
+
+# ---- models ------------------------------------------------------------------------------------------
+@functools.cache
+def mnist() -> tg.data.MNIST:
+    return load_mnist_subset()
+
+
+def mnist_images(n: int, seed: int) -> np.ndarray:
+    """n test images of the bundled subset, picked at random, as (n, 784) float32 in [0, 1]."""
+    pick = np.random.default_rng(seed).choice(len(mnist().test_images), n, replace=False)
+    return flatten(to_float(mnist().test_images[pick]))
+
+
+def mnist_mlp() -> nn.Module:
+    """The README's MNIST MLP, 784-256-128-10 with dropout, trained for a few steps on the subset so
+    its weights are not the initial ones."""
+    tg.manual_seed(0)
+    model = nn.Sequential(
+        nn.Linear(784, 256), nn.ReLU(), nn.Dropout(0.2), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 10)
+    )
+    x, y = flatten(to_float(mnist().train_images[:640])), mnist().train_labels[:640]
+    opt = tg.optim.SGD(model.parameters(), lr=0.1)
+    for i in range(0, 640, 64):
+        opt.zero_grad()
+        loss = tg.functional.cross_entropy(model(tg.Tensor(x[i : i + 64])), y[i : i + 64])
+        loss.backward()
+        opt.step()
+    return model
+
+
+class EveryOp(nn.Module):
+    """A forward that uses every op with an ONNX translation (the test checks the set is complete)."""
+
+    def __init__(self) -> None:
+        tg.manual_seed(1)
+        self.flat = nn.Flatten()
+        self.fc = nn.Linear(6, 5)
+        self.drop = nn.Dropout(0.5)
+        self.w = nn.Parameter(tg.randn(5, 5).data * 0.5)
+        self.row = nn.Parameter(tg.randn(1, 5).data)
+        self.mask = np.array([True, False, True, True, False])  # a constant condition
+        self.per_item = nn.Linear(5, 4, bias=False)  # on a 3-D input: MatMul, not Gemm
+        self.per_item_b = nn.Linear(4, 4)
+        self.softmax, self.log_softmax = nn.Softmax(dim=1), nn.LogSoftmax(dim=-1)
+
+    def forward(self, x: tg.Tensor) -> tg.Tensor:  # x: (B, 2, 3)
+        h = self.drop(self.fc(self.flat(x)))  # Reshape, Linear
+        h = h.tanh() + h.sigmoid() * h.relu() - (-h).abs() / 2  # Tanh Sigmoid ReLU Neg Abs Add Mul Sub Div
+        h = h @ self.w  # MatMul
+        positive = ((h * h + 1).sqrt().log() + 0.5) ** 1.5  # Sqrt Log Pow
+        h = tg.where(self.mask, h, positive + h.exp().clip(0.1, 3.0))  # Where Exp Clip
+        rows = ops.Expand.apply(self.row, shape=(3, 5))  # Expand
+        h3 = self.per_item(h.unsqueeze(1) + rows)  # (B, 3, 4): Linear through MatMul
+        h3 = self.per_item_b(h3.transpose(1, 2).permute(0, 2, 1))  # Permute, Linear with a bias
+        h64 = ops.Cast.apply(h3, dtype=np.float64)  # Cast
+        s = ops.Cast.apply(h64.sum(1) + h64.mean(axis=(1, 2)).unsqueeze(1), dtype=np.float32)
+        m = h3.max(axis=1) - h3.min(axis=1)  # Max (min is -max(-x))
+        both = tg.concatenate([s, m], axis=1)  # Concatenate
+        return tg.concatenate([self.softmax(both), self.log_softmax(both)], axis=1)
+
+
+def test_every_op_model_uses_every_translated_op():
+    model = EveryOp().eval()
+    out = model(tg.Tensor(batches((2, 2, 3))[0], requires_grad=True))
+    assert graph_ops(out) == set(CONVERTERS)
+
+
+# ---- agreement with ONNX Runtime -------------------------------------------------------------------
+MODELS = {  # name: (make the model, draw n inputs from a seed)
+    "mnist_mlp": (mnist_mlp, mnist_images),
+    "every_op": (EveryOp, lambda n, seed: batches((n, 2, 3), seed=seed)[0]),
+}
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_onnx_runtime_agrees_with_the_model_for_two_batch_sizes(tmp_path, name):
+    make, sample = MODELS[name]
+    model = make()
+    path = tmp_path / "model.onnx"
+    proto = export(model, sample(4, 0), path)
+    onnx.checker.check_model(os.fspath(path), full_check=True)
+    assert onnx.load(os.fspath(path)) == proto
+    assert model.training  # export ran the model in eval mode, and undid it
+    model.eval()
+    for n in (1, 33):
+        assert agreement(model, path, sample(n, n)) <= RTOL
+
+
+def test_float64_models_and_integer_inputs_export_in_their_dtypes(tmp_path):
+    tg.manual_seed(2)
+    model = nn.Sequential(nn.Linear(3, 2, dtype=np.float64), nn.Tanh())
+    x = np.random.default_rng(0).standard_normal((5, 3))
+    export(model, x, tmp_path / "f64.onnx")
+    assert agreement(model, tmp_path / "f64.onnx", x[:2]) <= 1e-12
+    w = nn.Parameter(np.array([0.5, -2.0, 3.0], dtype=np.float32))
+
+    def scale(counts):  # an int64 input times a float32 weight: a Cast in the file
+        return counts * w
+
+    counts = np.array([[1, 2, 3], [4, 5, 6]], dtype=np.int64)
+    export(scale, counts, tmp_path / "int.onnx")
+    (theirs,) = run(tmp_path / "int.onnx", counts[:1])
+    np.testing.assert_array_equal(theirs, [[0.5, -4.0, 9.0]])
+
+
+def test_several_inputs_and_outputs_with_names(tmp_path):
+    def two(a, b):
+        return a * b + 1, a  # the second output is an input as it was: an Identity in the file
+
+    a, b = batches((3, 4), (3, 4))
+    proto = export(two, (a, b), tmp_path / "two.onnx", input_names=["a", "b"], output_names=["y", "same_a"])
+    assert [i.name for i in proto.graph.input] == ["a", "b"]
+    assert [o.name for o in proto.graph.output] == ["y", "same_a"]
+    y, same_a = run(tmp_path / "two.onnx", a[:2], b[:2])
+    np.testing.assert_allclose(y, a[:2] * b[:2] + 1, rtol=1e-6)
+    np.testing.assert_array_equal(same_a, a[:2])
+
+
+def _dims(value_info) -> list:
+    return [d.dim_param or d.dim_value for d in value_info.type.tensor_type.shape.dim]
+
+
+def test_batch_axis_is_symbolic_only_with_dynamic_batch(tmp_path):
+    model = nn.Sequential(nn.Flatten(), nn.Linear(6, 2))
+    x = batches((4, 2, 3))[0]
+    proto = export(model, x, tmp_path / "dynamic.onnx")
+    assert _dims(proto.graph.input[0]) == ["batch", 2, 3] and _dims(proto.graph.output[0]) == ["batch", 2]
+    proto = export(model, x, tmp_path / "static.onnx", dynamic_batch=False)
+    assert _dims(proto.graph.input[0]) == [4, 2, 3] and _dims(proto.graph.output[0]) == [4, 2]
+
+
+# ---- errors ----------------------------------------------------------------------------------------------
+class Head(nn.Module):
+    def forward(self, x):
+        return x[:, :3]  # indexing has no translation
+
+
+class Net(nn.Module):
+    def __init__(self):
+        self.blocks = nn.Sequential(nn.Linear(4, 4), Head())
+
+    def forward(self, x):
+        return self.blocks(x).exp()
+
+
+def test_an_op_without_translation_is_named_with_its_module(tmp_path):
+    target = tmp_path / "net.onnx"
+    target.write_bytes(b"an older file")
+    model = Net()
+    with pytest.raises(ExportError, match=r"op Index from module 'blocks\.1' \(Head\) has no ONNX transl"):
+        export(model, batches((2, 4))[0], target)
+    assert target.read_bytes() == b"an older file" and os.listdir(tmp_path) == ["net.onnx"]
+    assert model.training  # restored after the failure too
+    with pytest.raises(ExportError, match=r"op CrossEntropy from cross_entropy_of_3 has no ONNX translation"):
+
+        def cross_entropy_of_3(x):
+            return tg.functional.cross_entropy(x, np.full(len(x), 3))
+
+        export(cross_entropy_of_3, batches((2, 4))[0], target)
+    with pytest.raises(ExportError, match=r"op Index from Top\.forward"):
+
+        class Top(nn.Module):
+            def forward(self, x):
+                return x[0]
+
+        export(Top(), batches((2, 4))[0], target)
+
+
+class LeakyReLU(nn.Module):
+    def forward(self, x):
+        return tg.where(x > 0, x, x * 0.1)  # the comparison is not recorded: its result is frozen
+
+
+@pytest.mark.parametrize("dynamic_batch", [True, False])
+def test_a_value_frozen_from_the_example_is_refused(tmp_path, dynamic_batch):
+    model = nn.Sequential(nn.Linear(3, 3), LeakyReLU())
+    with pytest.raises(ExportError, match=r"op Where from module '1' \(LeakyReLU\) uses a value that chan"):
+        export(model, batches((4, 3))[0], tmp_path / "m.onnx", dynamic_batch=dynamic_batch)
+
+
+def test_control_flow_on_values_is_refused(tmp_path):
+    def branchy(x):
+        return x.exp() if x.data[0, 0] > 0 else -x.tanh()
+
+    x = np.array([[1.0, 2.0], [3.0, -4.0]], dtype=np.float32)  # reversed, the first value is negative
+    with pytest.raises(ExportError, match=r"the graph changes with the input's values, at op \w+ from br"):
+        export(branchy, x, tmp_path / "m.onnx", dynamic_batch=False)
+
+
+def test_a_mean_over_the_batch_needs_a_static_batch(tmp_path):
+    def centered(x):
+        return x - x.mean(axis=0)
+
+    x = batches((5, 3))[0]
+    with pytest.raises(ExportError, match=r"op Mul from centered .* needs dynamic_batch=False"):
+        export(centered, x, tmp_path / "c.onnx")
+    export(centered, x, tmp_path / "c.onnx", dynamic_batch=False)
+    assert agreement(centered, tmp_path / "c.onnx", x) <= RTOL
+
+
+def test_unwritable_targets_name_the_file_and_leave_nothing(tmp_path):
+    model, x = nn.Linear(2, 2), batches((3, 2))[0]
+    missing = tmp_path / "no_such_folder" / "m.onnx"
+    with pytest.raises(FileNotFoundError, match=f"cannot write {missing}"):
+        export(model, x, missing)
+    folder = tmp_path / "a_folder.onnx"
+    folder.mkdir()
+    with pytest.raises(OSError, match=f"cannot write {folder}"):
+        export(model, x, folder)
+    assert os.listdir(tmp_path) == ["a_folder.onnx"] and not os.listdir(folder)
+
+
+def test_bad_arguments_are_clear_errors(tmp_path):
+    model, x, path = nn.Linear(2, 2), batches((3, 2))[0], tmp_path / "m.onnx"
+    with pytest.raises(ValueError, match=r"1 outputs, so 1 non-empty output_names, got \['a', 'b'\]"):
+        export(model, x, path, output_names=["a", "b"])
+    with pytest.raises(ValueError, match=r"names must differ .*\['weight'\] taken"):
+        export(model, x, path, input_names=["weight"])
+    with pytest.raises(ValueError, match=r"opset must be an int in \[18, "):
+        export(model, x, path, opset=13)
+    with pytest.raises(ValueError, match="dynamic_batch needs inputs with a batch axis"):
+        export(lambda s: s * 2, np.float32(3), path)
+    with pytest.raises(TypeError, match="the model's outputs must be Tensors, got dict"):
+        export(lambda x: {"y": x}, x, path)
+    assert not path.exists()
+
+
+def test_the_library_imports_without_onnx_and_export_names_the_extra():
+    code = (
+        "import sys; sys.modules['onnx'] = None\n"  # an installed package made unimportable
+        "import tinygrad_edu as tg\n"
+        "assert 'onnxruntime' not in sys.modules\n"
+        "try:\n"
+        "    tg.onnx.export(tg.nn.Linear(2, 2), tg.ones(1, 2), 'never.onnx')\n"
+        "except ImportError as e:\n"
+        "    print(e)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert 'needs the onnx package: pip install "tinygrad_edu[onnx]"' in out.stdout

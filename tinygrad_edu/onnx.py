@@ -1,0 +1,464 @@
+"""Export a model to ONNX, the exchange format of ONNX Runtime, model viewers (Netron) and most
+frameworks: `tg.onnx.export(model, example_input, "model.onnx")`. Needs the `onnx` extra.
+
+How: the model runs on the example input with recording on, and the graph the library builds
+for backward (each node an op instance holding its inputs and saved attributes) is translated
+node by node (`CONVERTERS`: op class -> ONNX nodes). Parameters become initializers named by
+their state_dict keys; each ONNX node is named after the module that made it ("fc1/Gemm_3").
+No Python source is read: loops and branches export as they ran for the example.
+
+NOTE: a trace sees one run. A value that depends on the input but is not a recorded op (a
+comparison feeding `where`, `x.numpy()`, a mask made with numpy) would be baked into the file
+as a constant of the example. So the model runs twice, on the example and on a second input
+made of its values reversed (one row longer with `dynamic_batch`), and the two graphs must be
+identical except where the batch size goes; anything else that differs raises `ExportError`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from tinygrad_edu import ops
+from tinygrad_edu.core import Function, Tensor
+from tinygrad_edu.fileio import atomic_write
+from tinygrad_edu.grad_mode import enable_grad
+from tinygrad_edu.nn.module import Module
+
+if TYPE_CHECKING:
+    import onnx as onnx_pkg
+
+DEFAULT_OPSET = 18  # every reduction takes its axes as an input from 18 on
+MIN_OPSET = 18
+INSTALL_HINT = 'pip install "tinygrad_edu[onnx]" (or pip install -e ".[onnx]" in the clone)'
+
+
+class ExportError(RuntimeError):
+    """The model cannot be written as ONNX: an op without a translation, or a graph that changes
+    with the input's values. The message names the op and the module it came from."""
+
+
+def _require(package: str) -> Any:
+    try:
+        return __import__(package)
+    except ImportError:
+        raise ImportError(f"tinygrad_edu.onnx needs the {package} package: {INSTALL_HINT}") from None
+
+
+# ---- tracing ----------------------------------------------------------------------------------------
+@dataclass
+class _Trace:
+    """One recorded run: inputs, outputs, the op nodes' outputs in topological order, and the
+    module path that made each node (keyed by id of the node)."""
+
+    inputs: list[Tensor]
+    outputs: list[Tensor]
+    order: list[Tensor] = field(default_factory=list)
+    module_of: dict[int, str] = field(default_factory=dict)
+
+
+def _tensors(value: Any, what: str) -> list[Tensor]:
+    items = list(value) if isinstance(value, (tuple, list)) else [value]
+    for item in items:
+        if not isinstance(item, Tensor):
+            raise TypeError(f"onnx.export: the model's {what} must be Tensors, got {type(item).__name__}")
+    return items
+
+
+def _label(module_of: dict[int, str], name: str, args: tuple, output: Any) -> None:
+    """Attribute to module `name` the nodes between its arguments and its output not yet claimed by
+    one of its sub-modules (they return first, so they label their own nodes first)."""
+    stop = {id(a) for a in args if isinstance(a, Tensor)}
+    stack = [t for t in (output if isinstance(output, (tuple, list)) else [output]) if isinstance(t, Tensor)]
+    while stack:
+        t = stack.pop()
+        node = t._ctx
+        if node is None or id(t) in stop or id(node) in module_of:
+            continue
+        module_of[id(node)] = name
+        stack.extend(node.inputs)
+
+
+def _topological(outputs: list[Tensor]) -> list[Tensor]:
+    """The outputs of every op node the outputs depend on, each after its inputs' (iterative DFS)."""
+    order: list[Tensor] = []
+    seen: set[int] = set()
+    stack = [(t, False) for t in reversed(outputs)]
+    while stack:
+        t, inputs_done = stack.pop()
+        if t._ctx is None:
+            continue
+        if inputs_done:
+            order.append(t)
+        elif id(t._ctx) not in seen:
+            seen.add(id(t._ctx))
+            stack.append((t, True))
+            stack.extend((x, False) for x in reversed(t._ctx.inputs))
+    return order
+
+
+def _trace(model: Callable, arrays: list[np.ndarray]) -> _Trace:
+    """Run `model` once in eval mode, recording every op, with each node's module noted."""
+    # NOTE: ops record only when an input requires grad, so float inputs are made to; an op on
+    # an integer input alone (Embedding's lookup) is recorded through its weight.
+    inputs = [Tensor(a, requires_grad=a.dtype.kind == "f") for a in arrays]
+    modules = list(model.named_modules()) if isinstance(model, Module) else []
+    module_of: dict[int, str] = {}
+    handles = [
+        m.register_forward_hook(lambda m, args, out, name=name: _label(module_of, name, args, out))
+        for name, m in modules
+    ]
+    modes = [(m, m.training) for _, m in modules]
+    try:
+        for m, _ in modes:
+            m.training = False  # Dropout is the identity, BatchNorm uses its running statistics
+        with enable_grad():
+            outputs = _tensors(model(*inputs), "outputs")
+    finally:
+        for handle in handles:
+            handle.remove()
+        for m, mode in modes:
+            m.training = mode
+    return _Trace(inputs, outputs, _topological(outputs), module_of)
+
+
+def second_input(a: np.ndarray, dynamic_batch: bool) -> np.ndarray:
+    """The example's values reversed (one more row if the batch is dynamic): an input for the
+    second run that differs from the example in every value a model could depend on."""
+    if dynamic_batch and a.ndim == 0:
+        raise ValueError(
+            "onnx.export: dynamic_batch needs inputs with a batch axis (axis 0); got a 0-d input"
+        )
+    shape = (a.shape[0] + 1,) + a.shape[1:] if dynamic_batch else a.shape
+    return np.resize(a.ravel()[::-1], shape)
+
+
+# ---- building one ONNX graph from a trace ------------------------------------------------------------
+class _Builder:
+    """Turns a trace into ONNX nodes and initializers. `batch_fill[name] = v`: the initializer
+    `name` is a shape whose batch-sized entries become v when the batch is dynamic."""
+
+    def __init__(self, trace: _Trace, params: dict[int, str], modules: dict[str, str], onnx: Any) -> None:
+        self.onnx, self.trace, self.params, self.modules = onnx, trace, params, modules
+        self.names: dict[int, str] = {}  # id(tensor) -> ONNX value name
+        self.nodes: list[Any] = []
+        self.made_by: list[str] = []  # per ONNX node: "op Linear from module 'fc1' (Linear)"
+        self.initializers: dict[str, np.ndarray] = {}
+        self.batch_fill: dict[str, int] = {}
+        self.scope, self.op = "", "the graph's outputs"  # where the node being converted came from
+        self.constants = 0
+        self.stored: dict[tuple[int, np.dtype], str] = {}  # (id(constant tensor), dtype) -> name
+
+    def build(self, input_names: list[str], output_names: list[str]) -> None:
+        for t, name in zip(self.trace.inputs, input_names):
+            self.names[id(t)] = name
+        for t, name in zip(self.trace.outputs, output_names):
+            if t._ctx is not None and id(t) not in self.names:
+                self.names[id(t)] = name  # the op that makes an output writes it under its name
+        for t in self.trace.order:
+            node = t._ctx
+            self.scope = self.trace.module_of.get(id(node), "")
+            self.op = f"op {type(node).__name__} from {self.modules[self.scope]}"
+            convert = CONVERTERS.get(type(node))
+            if convert is None:
+                raise ExportError(
+                    f"onnx.export: {self.op} has no ONNX translation; "
+                    f"supported ops: {', '.join(sorted(c.__name__ for c in CONVERTERS))}"
+                )
+            convert(self, node, t)
+        self.scope, self.op = "", "the graph's outputs"
+        for t, name in zip(self.trace.outputs, output_names):
+            if self.names.get(id(t)) != name:  # an input, a constant, or an output listed twice
+                self.emit("Identity", [self.value(t)], out_name=name)
+
+    # -- helpers for converters --
+    def value(self, t: Tensor, dtype: np.dtype | None = None) -> str:
+        """The ONNX name of `t` (as `dtype`, cast if needed); constants become initializers."""
+        dtype = np.dtype(dtype or t.dtype)
+        if id(t) not in self.names:
+            if id(t) in self.params:
+                self.names[id(t)] = self.params[id(t)]
+                self.initializers[self.params[id(t)]] = t.data
+            else:  # a constant: stored once per dtype it is used in
+                key = (id(t), dtype)
+                if key not in self.stored:
+                    self.stored[key] = self.constant(t.data.astype(dtype, copy=False))
+                return self.stored[key]
+        name = self.names[id(t)]
+        if t.dtype == dtype:
+            return name
+        return self.emit("Cast", [name], to=self.onnx.helper.np_dtype_to_tensor_dtype(dtype))
+
+    def constant(self, array: Any, batch_fill: int | None = None) -> str:
+        name = f"const_{self.constants}"
+        self.constants += 1
+        self.initializers[name] = np.asarray(array)
+        if batch_fill is not None:
+            self.batch_fill[name] = batch_fill
+        return name
+
+    def emit(
+        self, op_type: str, inputs: list[str], out: Tensor | None = None, out_name: str = "", **attrs: Any
+    ) -> str:
+        """Append an ONNX node; its output is `out`'s name (made if new), else `out_name` or fresh."""
+        node_name = (
+            f"{self.scope}/{op_type}_{len(self.nodes)}" if self.scope else f"{op_type}_{len(self.nodes)}"
+        )
+        if out is not None:
+            out_name = self.names.setdefault(id(out), node_name)
+        out_name = out_name or node_name
+        self.nodes.append(self.onnx.helper.make_node(op_type, inputs, [out_name], name=node_name, **attrs))
+        self.made_by.append(self.op)
+        return out_name
+
+
+# ---- the translations, one per op class -------------------------------------------------------------
+Converter = Callable[[_Builder, Function, Tensor], None]
+
+
+def _same(op_type: str) -> Converter:
+    """An elementwise op with an ONNX twin of the same meaning; inputs are cast to the output's dtype."""
+
+    def convert(b: _Builder, node: Function, out: Tensor) -> None:
+        b.emit(op_type, [b.value(x, out.dtype) for x in node.inputs], out)
+
+    return convert
+
+
+def _reduce(op_type: str) -> Converter:
+    def convert(b: _Builder, node: Function, out: Tensor) -> None:
+        (x,) = node.inputs
+        if not node.axis:  # a 0-d input: nothing to reduce
+            b.emit("Identity", [b.value(x)], out)
+            return
+        axes = b.constant(np.array(node.axis, dtype=np.int64))
+        b.emit(op_type, [b.value(x), axes], out, keepdims=int(node.keepdims))
+
+    return convert
+
+
+def _linear(b: _Builder, node: Function, out: Tensor) -> None:
+    x, w, *bias = node.inputs
+    if x.ndim == 2:
+        b.emit("Gemm", [b.value(x), b.value(w)] + [b.value(t) for t in bias], out, transB=1)
+        return
+    xw = [b.value(x), b.emit("Transpose", [b.value(w)], perm=[1, 0])]
+    if bias:
+        b.emit("Add", [b.emit("MatMul", xw), b.value(bias[0])], out)
+    else:
+        b.emit("MatMul", xw, out)
+
+
+def _reshape(b: _Builder, node: Function, out: Tensor) -> None:
+    # NOTE: the recorded shape holds the example's batch size; export() compares it with the second
+    # run's and writes -1 (inferred) where the two differ.
+    shape = b.constant(np.array(out.shape, dtype=np.int64), batch_fill=-1)
+    b.emit("Reshape", [b.value(node.inputs[0]), shape], out)
+
+
+def _expand(b: _Builder, node: Function, out: Tensor) -> None:
+    b.emit("Expand", [b.value(node.inputs[0]), b.constant(np.array(out.shape, dtype=np.int64))], out)
+
+
+def _permute(b: _Builder, node: Function, out: Tensor) -> None:
+    b.emit("Transpose", [b.value(node.inputs[0])], out, perm=list(node.axes))
+
+
+def _where(b: _Builder, node: Function, out: Tensor) -> None:
+    x, y = node.inputs
+    b.emit("Where", [b.constant(node.cond), b.value(x, out.dtype), b.value(y, out.dtype)], out)
+
+
+def _clip(b: _Builder, node: Function, out: Tensor) -> None:
+    bounds = ["" if v is None else b.constant(np.asarray(v, dtype=out.dtype)) for v in (node.lo, node.hi)]
+    b.emit("Clip", [b.value(node.inputs[0])] + bounds, out)
+
+
+def _cast(b: _Builder, node: Function, out: Tensor) -> None:
+    b.emit("Cast", [b.value(node.inputs[0])], out, to=b.onnx.helper.np_dtype_to_tensor_dtype(out.dtype))
+
+
+def _along_axis(op_type: str) -> Converter:
+    def convert(b: _Builder, node: Function, out: Tensor) -> None:
+        b.emit(op_type, [b.value(x, out.dtype) for x in node.inputs], out, axis=int(node.axis))
+
+    return convert
+
+
+CONVERTERS: dict[type[Function], Converter] = {
+    ops.Add: _same("Add"),
+    ops.Sub: _same("Sub"),
+    ops.Mul: _same("Mul"),
+    ops.Div: _same("Div"),
+    ops.Pow: _same("Pow"),
+    ops.Neg: _same("Neg"),
+    ops.Exp: _same("Exp"),
+    ops.Log: _same("Log"),
+    ops.Sqrt: _same("Sqrt"),
+    ops.Tanh: _same("Tanh"),
+    ops.Sigmoid: _same("Sigmoid"),
+    ops.ReLU: _same("Relu"),
+    ops.Abs: _same("Abs"),
+    ops.MatMul: _same("MatMul"),
+    ops.Clip: _clip,
+    ops.Where: _where,
+    ops.Sum: _reduce("ReduceSum"),
+    ops.Max: _reduce("ReduceMax"),
+    ops.Expand: _expand,
+    ops.Cast: _cast,
+    ops.Reshape: _reshape,
+    ops.Permute: _permute,
+    ops.Concatenate: _along_axis("Concat"),
+    ops.Linear: _linear,
+    ops.Softmax: _along_axis("Softmax"),
+    ops.LogSoftmax: _along_axis("LogSoftmax"),
+}
+"""Op class -> function writing its ONNX nodes. Keyed by the exact class: a subclass may compute
+something else."""
+
+
+# ---- export -------------------------------------------------------------------------------------------
+def export(
+    model: Callable[..., Any],
+    example_input: Any,
+    path: str | os.PathLike,
+    input_names: Sequence[str] | None = None,
+    output_names: Sequence[str] | None = None,
+    dynamic_batch: bool = True,
+    opset: int = DEFAULT_OPSET,
+) -> onnx_pkg.ModelProto:
+    """Write `model` (a Module, or any function of Tensors) as an ONNX file at `path`, atomically.
+
+    `example_input`: a Tensor or array, or a tuple of them for a model of several inputs. The model
+    runs on it in eval mode (training flags are restored afterwards). `input_names` default to
+    "input" ("input_0", ... for several), `output_names` to "output". With `dynamic_batch`, axis 0
+    of every input is the symbolic dimension "batch", so the file runs on any batch size. `opset`:
+    the ONNX operator set version, from 18. Returns the ModelProto written (checked by
+    `onnx.checker.check_model`). Raises `ExportError` naming the op and the module it came from
+    for an op without a translation or a graph that changes with the input's values.
+    """
+    onnx = _require("onnx")
+    from tinygrad_edu.version import __version__
+
+    newest = onnx.defs.onnx_opset_version()
+    if not isinstance(opset, int) or not MIN_OPSET <= opset <= newest:
+        raise ValueError(f"onnx.export: opset must be an int in [{MIN_OPSET}, {newest}], got {opset!r}")
+    examples = example_input if isinstance(example_input, tuple) else (example_input,)
+    arrays = [Tensor(x).data for x in examples]  # Python lists become float32, as everywhere
+    modules = {"": f"{getattr(model, '__name__', type(model).__name__)}"}
+    params: dict[int, str] = {}
+    if isinstance(model, Module):
+        modules = {name: f"module '{name}' ({type(m).__name__})" for name, m in model.named_modules()}
+        modules[""] = f"{type(model).__name__}.forward"
+        params = {id(p): name for name, p in model.named_parameters()}
+
+    traces = [_trace(model, arrays), _trace(model, [second_input(a, dynamic_batch) for a in arrays])]
+    n_out = len(traces[0].outputs)
+    input_names = _names(input_names, "input", len(arrays), "inputs")
+    output_names = _names(output_names, "output", n_out, "outputs")
+    clash = set(params.values()) & set(input_names + output_names)
+    if clash or len(set(input_names + output_names)) < len(input_names + output_names):
+        raise ValueError(
+            f"onnx.export: names must differ from each other and from the parameters' ({sorted(clash)} taken)"
+        )
+    if len(traces[1].outputs) != n_out:
+        raise ExportError("onnx.export: the number of outputs changes with the input's values")
+    first, second = (_Builder(t, params, modules, onnx) for t in traces)
+    for b in (first, second):
+        b.build(input_names, output_names)
+    initializers = _agree(first, second, dynamic_batch)
+
+    batch = (arrays[0].shape[0], traces[1].inputs[0].shape[0]) if dynamic_batch else None
+    graph = onnx.helper.make_graph(
+        first.nodes,
+        type(model).__name__ if isinstance(model, Module) else modules[""],
+        [_value_info(onnx, n, *ts, batch) for n, *ts in zip(input_names, *[t.inputs for t in traces])],
+        [_value_info(onnx, n, *ts, batch) for n, *ts in zip(output_names, *[t.outputs for t in traces])],
+        initializer=[onnx.numpy_helper.from_array(a, name) for name, a in initializers.items()],
+    )
+    proto = onnx.helper.make_model(
+        graph,
+        opset_imports=[onnx.helper.make_opsetid("", opset)],
+        producer_name="tinygrad_edu",
+        producer_version=__version__,
+    )
+    proto.ir_version = onnx.helper.find_min_ir_version_for(proto.opset_import)  # the widest support
+    try:
+        onnx.checker.check_model(proto, full_check=True)
+    except onnx.checker.ValidationError as e:
+        raise ExportError(
+            f"onnx.export: the translated graph fails onnx's checker (a bug here): {e}"
+        ) from None
+    with atomic_write(path) as f:
+        f.write(proto.SerializeToString())
+    return proto
+
+
+def _names(names: Sequence[str] | None, stem: str, count: int, what: str) -> list[str]:
+    if names is None:
+        return [stem] if count == 1 else [f"{stem}_{i}" for i in range(count)]
+    names = [names] if isinstance(names, str) else list(names)
+    if len(names) != count or not all(isinstance(n, str) and n for n in names):
+        raise ValueError(f"onnx.export: {count} {what}, so {count} non-empty {stem}_names, got {names!r}")
+    return names
+
+
+def _agree(first: _Builder, second: _Builder, dynamic_batch: bool) -> dict[str, np.ndarray]:
+    """The initializers of `first`, after checking that the two runs built the same graph; a
+    reshape's target entries that follow the batch size become -1."""
+    for i in range(max(len(first.nodes), len(second.nodes))):
+        if i >= len(first.nodes) or i >= len(second.nodes) or first.nodes[i] != second.nodes[i]:
+            made_by = (first.made_by + second.made_by[len(first.made_by) :])[i]
+            raise ExportError(
+                f"onnx.export: the graph changes with the input's values, at {made_by}: Python control "
+                "flow on a tensor's values (if, while, a shape from data) cannot be exported"
+            )
+    initializers = {}
+    for name, a in first.initializers.items():
+        b = second.initializers[name]
+        if a.shape == b.shape and np.array_equal(a, b, equal_nan=a.dtype.kind == "f"):
+            initializers[name] = a
+            continue
+        differ = np.flatnonzero(a != b) if a.shape == b.shape else []
+        if dynamic_batch and name in first.batch_fill and len(differ) == 1:
+            initializers[name] = a.copy()
+            initializers[name][differ] = first.batch_fill[name]
+            continue
+        user = next(by for node, by in zip(first.nodes, first.made_by) if name in node.input)
+        raise ExportError(
+            f"onnx.export: {user} uses a value that changes with the input but is not a recorded op "
+            f"(shape {a.shape} for the example, {b.shape} for a second input): e.g. a comparison "
+            "feeding where(), values taken out with .numpy(), or random numbers; it would be frozen "
+            "into the file. A value that follows the batch size (a mean over the batch axis) needs "
+            "dynamic_batch=False"
+        )
+    return initializers
+
+
+def _value_info(onnx: Any, name: str, t1: Tensor, t2: Tensor, batch: tuple[int, int] | None) -> Any:
+    """A graph input's or output's type: its dimension is "batch" where it follows the batch size."""
+    if t1.ndim != t2.ndim:
+        raise ExportError(
+            f"onnx.export: {name} has {t1.ndim} dimensions for the example, {t2.ndim} for another"
+        )
+    dims = [
+        n1 if n1 == n2 else "batch" if (n1, n2) == batch else f"{name}_dim{i}"
+        for i, (n1, n2) in enumerate(zip(t1.shape, t2.shape))
+    ]
+    return onnx.helper.make_tensor_value_info(name, onnx.helper.np_dtype_to_tensor_dtype(t1.dtype), dims)
+
+
+def run(path: str | os.PathLike, *inputs: Any) -> list[np.ndarray]:
+    """Run an ONNX file with ONNX Runtime (CPU) on `inputs`, given in the file's input order."""
+    ort = _require("onnxruntime")
+    session = ort.InferenceSession(os.fspath(path), providers=["CPUExecutionProvider"])
+    names = [i.name for i in session.get_inputs()]
+    if len(inputs) != len(names):
+        raise ValueError(
+            f"onnx.run: {path} takes {len(names)} inputs ({', '.join(names)}), got {len(inputs)}"
+        )
+    return session.run(None, {n: Tensor(x).data for n, x in zip(names, inputs)})
