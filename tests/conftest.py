@@ -1,4 +1,4 @@
-"""Hypothesis profiles for the property tests.
+"""Hypothesis profiles for the property tests, and shared fixtures.
 
 "ci" (the default) is reproducible and fast: the same examples on every run, no example
 database. "dev" explores more and differently each run: `HYPOTHESIS_PROFILE=dev python -m pytest`.
@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import pytest
+from datafiles import LocalServer
 from hypothesis import HealthCheck, settings
 
 # NOTE: deadline=None because a gradcheck's run time depends on the drawn shapes, and a slow
@@ -33,3 +34,11 @@ def doc_images():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture
+def server():
+    """A local HTTP server on 127.0.0.1 (see datafiles.LocalServer): set `server.routes[path]`."""
+    httpd = LocalServer()
+    yield httpd
+    httpd.stop()
