@@ -51,13 +51,7 @@ from tinygrad_edu.data import (
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(autouse=True)
-def offline_and_isolated(tmp_path, monkeypatch):
-    """No case reaches the real mirrors, the user's cache or the CI data."""
-    monkeypatch.setattr(download, "MIRRORS", ("http://127.0.0.1:9/",))
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    for name in ("TINYGRAD_EDU_DATA", download.ENV_MIRRORS, download.ENV_TIMEOUT, download.ENV_DEADLINE):
-        monkeypatch.delenv(name, raising=False)
+pytestmark = pytest.mark.usefixtures("offline")  # conftest.py: no real mirror, cache or CI data
 
 
 def listing(folder: Path) -> list[str]:
