@@ -52,6 +52,16 @@ def _needs_grad(x: Any) -> bool:
     return isinstance(x, Tensor) and x.requires_grad
 
 
+def _check_writable(xs: list[Any], what: str) -> None:
+    """Inputs are perturbed in place (so closures see the change): their arrays must be writable."""
+    for i, x in enumerate(xs):
+        if _needs_grad(x) and not x.data.flags.writeable:
+            raise ValueError(
+                f"{what}: input {i} (shape {x.shape}) is read-only, and finite differences change it in "
+                "place; pass a writable copy, e.g. Tensor(x.data.copy(), requires_grad=True)"
+            )
+
+
 def numerical_grad(
     fn: Callable[..., Tensor],
     inputs: Tensor | Sequence[Tensor],
@@ -70,6 +80,7 @@ def numerical_grad(
     if method not in ("central", "forward"):
         raise ValueError(f"numerical_grad: method must be 'central' or 'forward', got {method!r}")
     xs = _as_list(inputs)
+    _check_writable(xs, "numerical_grad")
     grads: list[np.ndarray | None] = []
     for x in xs:
         if _needs_grad(x):
@@ -154,6 +165,7 @@ def gradcheck(
         else x
         for x in _as_list(inputs)
     ]
+    _check_writable(xs, "gradcheck")
     checked = [(i, x) for i, x in enumerate(xs) if _needs_grad(x)]
     if not checked:
         raise ValueError("gradcheck: no input requires grad, so there is nothing to check")

@@ -8,9 +8,12 @@ numpy only; nothing here needs the autograd side, so `tinygrad_edu.data` can fee
     X, y = flatten(to_float(mnist.train_images)), mnist.train_labels
     for xb, yb in DataLoader((X, y), batch_size=128, shuffle=True, seed=0):
         ...
+
+Kaggle's Digit Recognizer: `read_digit_recognizer("train.csv")`, then `write_submission(path,
+predicted_labels)` for test.csv; "MNIST in CSV": `read_mnist_csv("mnist_train.csv")`.
 """
 
-from tinygrad_edu.data.csv import read_csv
+from tinygrad_edu.data.csv import read_csv, read_digit_recognizer, read_mnist_csv, write_submission
 from tinygrad_edu.data.download import MIRRORS, MNIST_MD5, DownloadError, download_mnist
 from tinygrad_edu.data.idx import read_idx, write_idx
 from tinygrad_edu.data.loader import DataLoader
@@ -27,7 +30,10 @@ __all__ = [
     "load_mnist",
     "load_mnist_subset",
     "read_csv",
+    "read_digit_recognizer",
     "read_idx",
+    "read_mnist_csv",
     "to_float",
     "write_idx",
+    "write_submission",
 ]

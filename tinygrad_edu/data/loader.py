@@ -17,7 +17,8 @@ class DataLoader:
       - an array X: batches are arrays X[i:j];
       - a tuple of arrays of equal length, e.g. (X, y): batches are tuples (X[i:j], y[i:j]);
       - any object with `__len__` and `__getitem__(i)` returning one sample (an array or
-        number, or a tuple of them): batches stack the samples field by field.
+        number, or a tuple of them): batches stack the samples field by field. A list of
+        arrays is refused: `[X, y]` is almost always meant as the tuple `(X, y)`.
 
     An epoch visits every sample exactly once; `len(loader)` is its number of batches, the last
     one smaller unless `drop_last` drops it. With `shuffle`, each epoch follows a new permutation
@@ -71,6 +72,13 @@ def _as_arrays(dataset: Any) -> tuple[np.ndarray, ...] | None:
     elif isinstance(dataset, tuple):
         # NOTE: asanyarray keeps ndarray subclasses (and np.memmap) as they are, uncopied.
         arrays = tuple(np.asanyarray(a) for a in dataset)
+    elif isinstance(dataset, list) and dataset and isinstance(dataset[0], np.ndarray):
+        # NOTE: [X, y] would otherwise be a dataset of two samples, X and y.
+        shapes = ", ".join(str(np.shape(a)) for a in dataset[:3]) + (", …" if len(dataset) > 3 else "")
+        raise TypeError(
+            f"DataLoader: got a list of {len(dataset)} arrays (shapes {shapes}); pass a tuple (X, y) "
+            "to batch arrays side by side, or np.stack(samples) for a list of samples"
+        )
     elif hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__"):
         return None
     else:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from tinygrad_edu.data.csv import NUM_CLASSES, read_csv
+from tinygrad_edu.data.csv import NUM_CLASSES, SIDE, read_csv
 from tinygrad_edu.data.download import MNIST_MD5, download_mnist
 from tinygrad_edu.data.idx import PathLike, read_idx
 
@@ -62,7 +63,14 @@ def flatten(images: np.ndarray) -> np.ndarray:
     return images.reshape(len(images), math.prod(images.shape[1:]))  # -1 cannot be inferred when N = 0
 
 
-def load_mnist(root: PathLike | None = None, download: bool = True, subset: bool = False) -> MNIST:
+def load_mnist(
+    root: PathLike | None = None,
+    download: bool = True,
+    subset: bool = False,
+    mirrors: Sequence[str] | str | None = None,
+    timeout: float | None = None,
+    deadline: float | None = None,
+) -> MNIST:
     """Load MNIST from the first folder that holds it, downloading it if none does.
 
     Folders searched, in order: `root` (or `root/mnist`), `$TINYGRAD_EDU_DATA/mnist`, then
@@ -70,7 +78,8 @@ def load_mnist(root: PathLike | None = None, download: bool = True, subset: bool
     two IDX files (`train-images-idx3-ubyte`, `train-labels-idx1-ubyte`, `t10k-…`; raw or `.gz`,
     `-idx3` or `.idx3`) or a CSV file (`mnist_train.csv`/`train.csv`, `mnist_test.csv`/`test.csv`).
     If none does and `download` is True, the four `.gz` IDX files are downloaded into the cache
-    folder (see `download_mnist`); otherwise FileNotFoundError says where to put them.
+    folder from `mirrors`, with `timeout` and `deadline` in seconds (see `download_mnist`, which
+    also reads them from environment variables); otherwise FileNotFoundError says where to put them.
     `subset=True` returns the bundled subset instead (`load_mnist_subset`).
     """
     if subset:
@@ -83,7 +92,7 @@ def load_mnist(root: PathLike | None = None, download: bool = True, subset: bool
     if not download:
         raise FileNotFoundError(_not_found(folders))
     cache = folders[-1]
-    download_mnist(cache)
+    download_mnist(cache, mirrors=mirrors, timeout=timeout, deadline=deadline)
     return _load({split: _find_split(cache, split) for split in _IDX_PREFIX}, str(cache))
 
 
@@ -143,6 +152,11 @@ def _read_split(*paths: Path) -> tuple[np.ndarray, np.ndarray | None]:
         return read_csv(paths[0])
     images_path, labels_path = paths
     images = read_idx(images_path, IMAGES_MAGIC)
+    if images.shape[1:] != (SIDE, SIDE):
+        raise ValueError(
+            f"load_mnist: {images_path} holds images of {images.shape[1]}×{images.shape[2]} pixels "
+            f"(shape {images.shape}); MNIST images are {SIDE}×{SIDE}"
+        )
     labels = read_idx(labels_path, LABELS_MAGIC)
     if len(images) != len(labels):
         raise ValueError(
