@@ -238,16 +238,13 @@ def test_module_dict_is_a_dict_of_registered_modules():
 
 
 # ---- load_state_dict: all or nothing ----------------------------------------------------------------
-def _model() -> nn.Sequential:
+def _model(middle: nn.Module | None = None) -> nn.Sequential:
     tg.manual_seed(0)
-    return nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Linear(4, 2))
+    return nn.Sequential(nn.Linear(3, 4), middle or nn.Tanh(), nn.Linear(4, 2))
 
 
-def _read_only(model: nn.Module) -> None:
-    model[2].bias.data.flags.writeable = False
-
-
-# Each case corrupts the LAST entry of an otherwise good state dict (every other value changed).
+# Each case corrupts the LAST entry of an otherwise good state dict (every other value changed);
+# before, the earlier entries were written and then the load failed.
 BAD_LAST_ENTRY = [
     ("complex", lambda sd: {**sd, "2.bias": sd["2.bias"] + 1j}, TypeError, r"'2\.bias' has dtype complex64"),
     ("strings", lambda sd: {**sd, "2.bias": np.array(["a", "b"])}, TypeError, r"'2\.bias' has dtype <U1"),
@@ -272,7 +269,7 @@ BAD_LAST_ENTRY = [
     "make_bad, error, match", [c[1:] for c in BAD_LAST_ENTRY], ids=[c[0] for c in BAD_LAST_ENTRY]
 )
 def test_load_state_dict_with_a_bad_last_entry_changes_nothing(make_bad, error, match):
-    model = _model()
+    model = _model(nn.BatchNorm1d(4) if "num_batches" in match else None)
     before = model.state_dict()
     good = {k: v + 1 for k, v in before.items()}
     with pytest.raises(error, match=r"Sequential\.load_state_dict: nothing was loaded: " + match):
@@ -283,7 +280,7 @@ def test_load_state_dict_with_a_bad_last_entry_changes_nothing(make_bad, error, 
 
 def test_load_state_dict_into_a_read_only_tensor_changes_nothing():
     model = _model()
-    _read_only(model)
+    model[2].bias.data.flags.writeable = False
     before = model.state_dict()
     with pytest.raises(ValueError, match=r"'2\.bias': the model's array of shape \(2,\) is read-only"):
         model.load_state_dict({k: v + 1 for k, v in before.items()})
@@ -292,7 +289,7 @@ def test_load_state_dict_into_a_read_only_tensor_changes_nothing():
 
 
 def test_load_state_dict_names_every_bad_key_at_once():
-    model = _model()
+    model = _model(nn.BatchNorm1d(4))
     sd = {**model.state_dict(), "0.weight": np.zeros((4, 4)), "1.running_var": np.array(["x"] * 4)}
     with pytest.raises(ValueError) as info:
         model.load_state_dict(sd)
@@ -304,7 +301,7 @@ def test_load_state_dict_names_every_bad_key_at_once():
 
 
 def test_load_state_dict_casts_within_a_kind():
-    model = _model()
+    model = _model(nn.BatchNorm1d(4))
     sd = model.state_dict()
     sd["1.num_batches_tracked"] = np.asarray(7, np.int32)
     sd["1.running_mean"] = np.arange(4, dtype=np.float64)
@@ -464,3 +461,385 @@ test_groupnorm_against_numpy_and_finite_differences = norm_test(
         )
     ),
 )
+
+
+# ---- backward derived by hand --------------------------------------------------------------------
+def batch_norm_backward_by_hand(x, gamma, dy, axes, eps=1e-5):
+    """The chain rule of Ioffe & Szegedy (2015), section 3, written out step by step:
+    x̂ = (x - μ) / sqrt(σ² + eps), y = γ x̂ + β, with m values per normalised group:
+      ∂L/∂x̂  = ∂L/∂y · γ
+      ∂L/∂σ² = Σ ∂L/∂x̂ · (x - μ) · (-1/2) (σ² + eps)^(-3/2)
+      ∂L/∂μ  = Σ ∂L/∂x̂ · (-1 / sqrt(σ² + eps)) + ∂L/∂σ² · Σ -2 (x - μ) / m
+      ∂L/∂x  = ∂L/∂x̂ / sqrt(σ² + eps) + ∂L/∂σ² · 2 (x - μ) / m + ∂L/∂μ / m
+      ∂L/∂γ  = Σ ∂L/∂y · x̂,   ∂L/∂β = Σ ∂L/∂y   (over everything but γ's axes)
+    """
+    m = np.prod([x.shape[a] for a in axes])
+    mu = x.sum(axes, keepdims=True) / m
+    var = ((x - mu) ** 2).sum(axes, keepdims=True) / m
+    xhat = (x - mu) / np.sqrt(var + eps)
+    dxhat = dy * gamma
+    dvar = (dxhat * (x - mu) * -0.5 * (var + eps) ** -1.5).sum(axes, keepdims=True)
+    dmu = (dxhat * -1 / np.sqrt(var + eps)).sum(axes, keepdims=True) + dvar * (-2 * (x - mu)).sum(
+        axes, keepdims=True
+    ) / m
+    dx = dxhat / np.sqrt(var + eps) + dvar * 2 * (x - mu) / m + dmu / m
+    return dx, dy * xhat, dy
+
+
+@pytest.mark.parametrize("shape", [(16, 5), (6, 3, 7), (4, 3, 5, 6)])
+def test_batchnorm_backward_matches_the_hand_derivation(shape):
+    rng = np.random.default_rng(1)
+    x, dy = rng.normal(2.0, 3.0, shape), rng.standard_normal(shape)
+    layer = (nn.BatchNorm2d if len(shape) == 4 else nn.BatchNorm1d)(shape[1], dtype=F64)
+    layer.weight.data[:] = rng.uniform(0.5, 2.0, shape[1])
+    layer.bias.data[:] = rng.standard_normal(shape[1])
+    xt = tg.Tensor(x, requires_grad=True)
+    layer(xt).backward(dy)
+    axes = (0, *range(2, len(shape)))
+    per_channel = (1, -1) + (1,) * (len(shape) - 2)
+    dx, dgamma, dbeta = batch_norm_backward_by_hand(x, layer.weight.data.reshape(per_channel), dy, axes)
+    np.testing.assert_allclose(xt.grad, dx, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(layer.weight.grad, dgamma.sum(axes), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(layer.bias.grad, dbeta.sum(axes), rtol=1e-12, atol=1e-12)
+    assert np.abs(dx).max() > 1e-3  # a real gradient, so the comparison can fail
+
+
+@pytest.mark.parametrize("shape, k", [((8, 6), 1), ((3, 4, 5), 1), ((3, 4, 5), 2)])
+def test_layernorm_backward_matches_the_hand_derivation(shape, k):
+    """LayerNorm is the same chain rule over the trailing axes; γ and β collect over the leading."""
+    rng = np.random.default_rng(2)
+    x, dy = rng.normal(-1.0, 2.0, shape), rng.standard_normal(shape)
+    layer = nn.LayerNorm(shape[-k:], dtype=F64)
+    layer.weight.data[...] = rng.uniform(0.5, 2.0, shape[-k:])
+    xt = tg.Tensor(x, requires_grad=True)
+    layer(xt).backward(dy)
+    axes = tuple(range(len(shape) - k, len(shape)))
+    dx, dgamma, dbeta = batch_norm_backward_by_hand(x, layer.weight.data, dy, axes)
+    lead = tuple(range(len(shape) - k))
+    np.testing.assert_allclose(xt.grad, dx, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(layer.weight.grad, dgamma.sum(lead), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(layer.bias.grad, dbeta.sum(lead), rtol=1e-12, atol=1e-12)
+    assert np.abs(dx).max() > 1e-3
+
+
+# ---- running statistics ----------------------------------------------------------------------------
+@pytest.mark.parametrize("momentum", [0.1, 0.7, None])
+@pytest.mark.parametrize("shape", [(5, 3), (4, 3, 6), (2, 3, 4, 5)])
+def test_running_statistics_over_several_steps_follow_a_numpy_loop(momentum, shape):
+    """r ← (1 - m) r + m s per step, with the unbiased batch variance; m = 1/t for momentum=None
+    (the cumulative average). float32 stays float32."""
+    rng = np.random.default_rng(3)
+    layer = (nn.BatchNorm2d if len(shape) == 4 else nn.BatchNorm1d)(3, momentum=momentum)
+    axes = (0, *range(2, len(shape)))
+    mean, var = np.zeros(3), np.ones(3)
+    for t in range(1, 6):
+        x = rng.normal(t, 1 + t, shape).astype(np.float32)
+        out = layer(tg.Tensor(x))
+        assert out.dtype == np.float32
+        m = 1 / t if momentum is None else momentum
+        batch = x.astype(F64)
+        n = batch.size / 3
+        mean = (1 - m) * mean + m * batch.mean(axes)
+        var = (1 - m) * var + m * batch.var(axes) * n / (n - 1)
+        np.testing.assert_allclose(layer.running_mean.data, mean, rtol=1e-5)
+        np.testing.assert_allclose(layer.running_var.data, var, rtol=1e-5)
+        assert layer.num_batches_tracked.item() == t and layer.num_batches_tracked.dtype == np.int64
+    assert layer.running_mean.dtype == layer.running_var.dtype == np.float32
+    layer.eval()
+    x = rng.standard_normal(shape).astype(np.float32)
+    per_channel = (1, -1) + (1,) * (len(shape) - 2)
+    expected = (x - mean.reshape(per_channel)) / np.sqrt(var.reshape(per_channel) + 1e-5)
+    np.testing.assert_allclose(layer(tg.Tensor(x)).data, expected, rtol=1e-4, atol=1e-5)
+    assert layer.num_batches_tracked.item() == 5  # evaluation changes nothing
+
+
+def test_running_statistics_are_left_alone_in_eval_and_without_tracking():
+    x = tg.Tensor(np.random.default_rng(4).standard_normal((6, 2)).astype(np.float32))
+    layer = nn.BatchNorm1d(2).eval()
+    layer(x)
+    assert layer.running_mean.tolist() == [0, 0] and layer.num_batches_tracked.item() == 0
+    untracked = nn.BatchNorm1d(2, track_running_stats=False)
+    assert untracked.running_mean is None and list(untracked.state_dict()) == ["weight", "bias"]
+    np.testing.assert_allclose(untracked.eval()(x).data, untracked.train()(x).data)  # batch statistics
+    layer.train()
+    layer.momentum = 0.5
+    layer(x)
+    layer.reset_running_stats()
+    assert layer.running_mean.tolist() == [0, 0] and layer.running_var.tolist() == [1, 1]
+    assert layer.num_batches_tracked.item() == 0
+
+
+def test_buffers_survive_a_checkpoint(tmp_path):
+    tg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3), nn.LayerNorm(3))
+    rng = np.random.default_rng(5)
+    for _ in range(3):
+        model(tg.Tensor(rng.standard_normal((8, 4)).astype(np.float32)))
+    tg.save(model.state_dict(), tmp_path / "bn.npz")
+    tg.manual_seed(1)
+    fresh = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3), nn.LayerNorm(3))
+    fresh.load_state_dict(tg.load(tmp_path / "bn.npz"))
+    for (name, a), (_, b) in zip(model.named_buffers(), fresh.named_buffers()):
+        assert a.dtype == b.dtype and np.array_equal(a.data, b.data), name
+    assert fresh[1].num_batches_tracked.item() == 3 and fresh[1].running_var.data.std() > 0
+    x = tg.Tensor(rng.standard_normal((5, 4)).astype(np.float32))
+    np.testing.assert_array_equal(fresh.eval()(x).data, model.eval()(x).data)
+
+
+# ---- errors of the normalisation layers --------------------------------------------------------------
+@pytest.mark.parametrize(
+    "layer, x, error, match",
+    [
+        (
+            nn.BatchNorm1d(3),
+            np.zeros((2, 3, 4, 5), np.float32),
+            ValueError,
+            r"\(N, C\) or \(N, C, L\) with C = 3, got shape \(2, 3, 4, 5\)",
+        ),
+        (
+            nn.BatchNorm1d(3),
+            np.zeros((2, 4), np.float32),
+            ValueError,
+            r"BatchNorm1d\(3, .*\): expected .* C = 3, got shape \(2, 4\)",
+        ),
+        (
+            nn.BatchNorm2d(3),
+            np.zeros((2, 3, 4), np.float32),
+            ValueError,
+            r"\(N, C, H, W\) with C = 3, got shape \(2, 3, 4\)",
+        ),
+        (
+            nn.BatchNorm1d(3),
+            np.zeros((1, 3), np.float32),
+            ValueError,
+            r"more than 1 value per channel when training, got shape \(1, 3\)",
+        ),
+        (nn.BatchNorm2d(3), np.zeros((1, 3, 1, 1), np.float32), ValueError, "more than 1 value per channel"),
+        (nn.BatchNorm1d(3), np.zeros((2, 3)), TypeError, "input dtype float64 is not the layer's float32"),
+        (
+            nn.BatchNorm1d(3),
+            np.zeros((2, 3), np.int64),
+            TypeError,
+            "input dtype int64 is not the layer's float32",
+        ),
+        (
+            nn.LayerNorm((2, 3)),
+            np.zeros((4, 3, 2), np.float32),
+            ValueError,
+            r"input of shape \(4, 3, 2\) does not end in \(2, 3\)",
+        ),
+        (
+            nn.LayerNorm(3),
+            np.zeros((), np.float32),
+            ValueError,
+            r"input of shape \(\) does not end in \(3,\)",
+        ),
+        (
+            nn.LayerNorm(3, elementwise_affine=False),
+            np.zeros(3, np.uint8),
+            TypeError,
+            "not a floating-point dtype",
+        ),
+        (
+            nn.GroupNorm(2, 4),
+            np.zeros((2, 6), np.float32),
+            ValueError,
+            r"GroupNorm\(2, 4, .*\): .*C = 4, got \(2, 6\)",
+        ),
+        (nn.GroupNorm(2, 4), np.zeros(4, np.float32), ValueError, r"C = 4, got \(4,\)"),
+    ],
+    ids=lambda v: "" if not isinstance(v, np.ndarray) else str(v.shape) + str(v.dtype),
+)
+def test_normalisation_layers_name_themselves_and_the_shapes(layer, x, error, match):
+    with pytest.raises(error, match=match):
+        layer(tg.Tensor(x))
+
+
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        (lambda: nn.BatchNorm1d(0), "BatchNorm1d: num_features must be a positive integer, got 0"),
+        (lambda: nn.BatchNorm2d(2.0), "num_features must be a positive integer, got 2.0"),
+        (lambda: nn.BatchNorm1d(2, eps=-1), "eps must be a finite number >= 0, got -1"),
+        (lambda: nn.BatchNorm1d(2, momentum=1.5), r"momentum must be in \[0, 1\] or None, got 1.5"),
+        (lambda: nn.LayerNorm(()), "normalized_shape must name at least one dimension"),
+        (lambda: nn.LayerNorm((3, 0)), "normalized_shape must be a positive integer, got 0"),
+        (lambda: nn.GroupNorm(3, 4), r"num_channels \(4\) must be divisible by num_groups \(3\)"),
+        (lambda: nn.GroupNorm(2, 4, eps=float("nan")), "eps must be a finite number"),
+        (lambda: nn.Embedding(0, 3), "num_embeddings must be a positive integer, got 0"),
+        (lambda: nn.Embedding(5, 3, padding_idx=5), "padding_idx 5 is out of range for 5 rows"),
+        (lambda: nn.Unflatten(1, (2, -1, -1)), "only one size may be -1"),
+        (lambda: nn.Unflatten(1, (2, 1.5)), "unflattened_size must be non-negative ints"),
+    ],
+)
+def test_layer_arguments_are_checked_when_the_layer_is_built(make, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        make()
+
+
+def test_reprs_are_pytorchs():
+    assert (
+        repr(nn.BatchNorm2d(4))
+        == "BatchNorm2d(4, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)"
+    )
+    assert repr(nn.LayerNorm(5)) == "LayerNorm((5,), eps=1e-05, elementwise_affine=True)"
+    assert repr(nn.GroupNorm(2, 4)) == "GroupNorm(2, 4, eps=1e-05, affine=True)"
+    assert repr(nn.Embedding(10, 3, padding_idx=0)) == "Embedding(10, 3, padding_idx=0)"
+    assert repr(nn.Unflatten(1, (2, 5))) == "Unflatten(dim=1, unflattened_size=(2, 5))"
+    assert repr(nn.Identity()) == "Identity()"
+
+
+# ---- Embedding ---------------------------------------------------------------------------------------
+def test_embedding_looks_up_rows_and_sums_the_gradient_of_repeated_indices():
+    emb = nn.Embedding(6, 3, dtype=F64)
+    idx = np.array([[0, 2, 2], [5, 2, 0]])
+    out = emb(idx)
+    np.testing.assert_array_equal(out.data, emb.weight.data[idx])
+    g = np.random.default_rng(6).standard_normal(out.shape)
+    out.backward(g)
+    expected = np.zeros((6, 3))
+    for pos in np.ndindex(idx.shape):  # the slow loop: each position adds into its row
+        expected[idx[pos]] += g[pos]
+    np.testing.assert_allclose(emb.weight.grad, expected, rtol=0, atol=1e-15)
+    assert tg.gradcheck(lambda _: emb(idx), [emb.weight])  # float64: perturbed in place
+    assert emb(tg.Tensor(np.array([1], np.int32))).shape == (1, 3) and emb([4]).shape == (1, 3)
+
+
+def test_embedding_padding_row_starts_at_zero_and_never_gets_a_gradient():
+    tg.manual_seed(0)
+    emb = nn.Embedding(1000, 8, padding_idx=-1)  # the last row
+    assert emb.padding_idx == 999 and not emb.weight.data[999].any()
+    w = emb.weight.data[:999]
+    assert abs(w.mean()) < 0.02 and abs(w.std() - 1) < 0.02  # N(0, 1), as PyTorch's init
+    emb.weight.data[999] = 7.0  # a padding row that holds values still returns them
+    idx = np.array([[999, 3], [3, 999]])
+    out = emb(idx)
+    np.testing.assert_array_equal(out.data, emb.weight.data[idx])
+    out.backward(np.ones(out.shape, np.float32))
+    assert not emb.weight.grad[999].any() and np.all(emb.weight.grad[3] == 2)
+
+
+@pytest.mark.parametrize(
+    "idx, error, match",
+    [
+        (
+            np.array([0, 6]),
+            IndexError,
+            r"indices must be in \[0, 6\), got values from 0 to 6 \(input of shape \(2,\)\)",
+        ),
+        (np.array([-1, 2]), IndexError, "got values from -1 to 2"),
+        (np.array([0.0, 1.0]), TypeError, r"indices must be integers, got dtype float64 \(shape \(2,\)\)"),
+        (np.array([True]), TypeError, "got dtype bool"),
+    ],
+)
+def test_embedding_refuses_bad_indices(idx, error, match):
+    with pytest.raises(error, match=r"Embedding\(6, 2\): .*" + match):
+        nn.Embedding(6, 2)(idx)
+
+
+# ---- Identity, Unflatten -------------------------------------------------------------------------------
+def test_identity_and_unflatten():
+    x = tg.Tensor(np.arange(24.0).reshape(2, 12), requires_grad=True)
+    assert nn.Identity(3, key="ignored")(x) is x
+    out = nn.Unflatten(1, (3, -1))(x)
+    np.testing.assert_array_equal(out.data, np.arange(24.0).reshape(2, 3, 4))
+    assert nn.Unflatten(-1, (2, 2, 3))(x).shape == (2, 2, 2, 3)
+    assert nn.Unflatten(0, [1, 2])(x).shape == (1, 2, 12)
+    out.sum().backward()
+    assert x.grad.shape == (2, 12) and np.all(x.grad == 1)
+    with pytest.raises(ValueError, match=r"dimension 1 of the input of shape \(2, 12\) has 12 elements"):
+        nn.Unflatten(1, (5, 2))(x)
+    with pytest.raises(ValueError, match=r"do not split into \(5, -1\)"):
+        nn.Unflatten(1, (5, -1))(x)
+    with pytest.raises(ValueError, match=r"dim 2 is out of range for an input of shape \(2, 12\)"):
+        nn.Unflatten(2, (2, 6))(x)
+
+
+# ---- nn.utils ------------------------------------------------------------------------------------------
+def _with_grads(grads: list[np.ndarray]) -> list[nn.Parameter]:
+    params = [nn.Parameter(np.zeros(g.shape, g.dtype)) for g in grads]
+    for p, g in zip(params, grads):
+        p.grad = g.copy()
+    return params
+
+
+GRADS = [np.array([[3.0, -4.0], [1.0, 2.0]], np.float32), np.array([-12.0, 0.5], np.float32)]
+
+
+@pytest.mark.parametrize(
+    "norm_type, total",
+    [
+        (2.0, np.sqrt(9 + 16 + 1 + 4 + 144 + 0.25)),
+        (1.0, 3 + 4 + 1 + 2 + 12 + 0.5),
+        (3, (27 + 64 + 1 + 8 + 1728 + 0.125) ** (1 / 3)),
+        (float("inf"), 12.0),
+        ("inf", 12.0),
+    ],
+)
+def test_clip_grad_norm_scales_all_gradients_by_one_factor(norm_type, total):
+    params = _with_grads(GRADS)
+    result = nn.utils.clip_grad_norm_(
+        params + [nn.Parameter(np.zeros(2, np.float32))], 5.0, norm_type
+    )  # no grad: skipped
+    assert isinstance(result, tg.Tensor) and result.shape == () and result.dtype == np.float32
+    np.testing.assert_allclose(result.item(), total, rtol=1e-6)
+    for p, g in zip(params, GRADS):
+        np.testing.assert_allclose(p.grad, g * 5.0 / (total + 1e-6), rtol=1e-6)
+        assert p.grad.dtype == np.float32
+    unclipped = _with_grads(GRADS)
+    nn.utils.clip_grad_norm_(unclipped, 100.0, norm_type)
+    assert all(np.array_equal(p.grad, g) for p, g in zip(unclipped, GRADS))
+
+
+def test_clip_grad_norm_non_finite():
+    params = _with_grads([np.array([1.0, np.inf]), np.array([np.nan, 2.0])])
+    with pytest.raises(RuntimeError, match=r"total norm of order 2\.0 of the gradients is nan"):
+        nn.utils.clip_grad_norm_(params, 1.0, error_if_nonfinite=True)
+    assert params[0].grad[0] == 1.0  # nothing changed
+    assert np.isnan(nn.utils.clip_grad_norm_(params, 1.0).item()) and np.isnan(params[0].grad).all()
+    assert nn.utils.clip_grad_norm_([], 1.0).item() == 0.0
+    assert nn.utils.clip_grad_norm_(nn.Parameter(np.zeros(1)), 1.0).item() == 0.0  # one tensor, no grad
+    for bad in (-1.0, float("nan")):
+        with pytest.raises(ValueError, match="clip_grad_norm_: max_norm must be >= 0"):
+            nn.utils.clip_grad_norm_(params, bad)
+    with pytest.raises(TypeError, match=r"expected Tensors .* got a ndarray"):
+        nn.utils.clip_grad_norm_([np.zeros(2)], 1.0)
+
+
+def test_clip_grad_value_clips_each_element():
+    params = _with_grads(GRADS)
+    assert nn.utils.clip_grad_value_(params, 2.5) is None
+    for p, g in zip(params, GRADS):
+        np.testing.assert_array_equal(p.grad, np.minimum(np.maximum(g, -2.5), 2.5))
+    with pytest.raises(ValueError, match=r"clip_value must be >= 0, got -1\.0"):
+        nn.utils.clip_grad_value_(params, -1)
+
+
+def test_parameters_to_vector_and_back():
+    model = nn.Sequential(nn.Linear(3, 2), nn.LayerNorm(2))
+    vec = nn.utils.parameters_to_vector(model.parameters())
+    expected = np.concatenate([p.data.ravel() for p in model.parameters()])
+    np.testing.assert_array_equal(vec.data, expected)
+    (vec * tg.Tensor(np.arange(vec.size, dtype=np.float32))).sum().backward()  # differentiable
+    assert model[0].weight.grad.ravel().tolist() == list(range(6))
+    arrays = [p.data for p in model.parameters()]
+    nn.utils.vector_to_parameters(tg.Tensor(np.arange(12.0)), model.parameters())
+    assert all(p.data is a for p, a in zip(model.parameters(), arrays))  # in place
+    np.testing.assert_array_equal(nn.utils.parameters_to_vector(model.parameters()).data, np.arange(12.0))
+    assert model[0].weight.dtype == np.float32
+    before = nn.utils.parameters_to_vector(model.parameters()).data.copy()
+    with pytest.raises(ValueError, match=r"vec of shape \(11,\) for parameters with 12 elements in all"):
+        nn.utils.vector_to_parameters(tg.Tensor(np.zeros(11)), model.parameters())
+    with pytest.raises(TypeError, match="vec must be a Tensor, got ndarray"):
+        nn.utils.vector_to_parameters(np.zeros(12), model.parameters())
+    counts = nn.Parameter(np.zeros(2, np.int64), requires_grad=False)
+    with pytest.raises(TypeError, match="vec of dtype float64 cannot be cast to parameter 4's int64"):
+        nn.utils.vector_to_parameters(tg.Tensor(np.ones(14)), [*model.parameters(), counts])
+    model[1].bias.data.flags.writeable = False
+    with pytest.raises(ValueError, match=r"parameter 3 \(shape \(2,\)\) is read-only"):
+        nn.utils.vector_to_parameters(tg.Tensor(np.ones(12)), model.parameters())
+    np.testing.assert_array_equal(
+        nn.utils.parameters_to_vector(model.parameters()).data, before
+    )  # all or nothing
+    with pytest.raises(ValueError, match="no parameters given"):
+        nn.utils.parameters_to_vector([])
