@@ -11,7 +11,8 @@ import numpy as np
 
 from tinygrad_edu import ops
 from tinygrad_edu.axes import as_axis, new_axis, norm_axis
-from tinygrad_edu.core import Tensor
+from tinygrad_edu.core import Tensor, wrap
+from tinygrad_edu.ops import conv
 
 Reduction = str  # "mean" | "sum" | "none"
 
@@ -161,3 +162,427 @@ def stack(tensors: list[Any], axis: int = 0) -> Tensor:
         raise ValueError(f"stack: all tensors need the same shape, got {[t.shape for t in ts]}")
     axis = new_axis(axis, ts[0].shape, "stack")
     return concatenate([t.unsqueeze(axis) for t in ts], axis=axis)
+
+
+# ==== convolution, pooling and padding (issue 11) ==================================================
+# The ops live in conv.py; these functions check the arguments, with PyTorch's signatures, and
+# lift 1-D and unbatched inputs to the (N, C, H, W) the ops work on.
+Size = int | tuple[int, ...]
+
+
+def _spatial_input(input: Any, dims: int, op: str) -> tuple[Tensor, bool]:
+    """`input` as (N, C, *spatial): an unbatched (C, *spatial) input gets a batch axis (and True)."""
+    x = input if isinstance(input, Tensor) else Tensor(input)
+    if x.ndim not in (dims + 1, dims + 2):
+        raise ValueError(
+            f"{op}: expected a {dims + 1}-D (unbatched) or {dims + 2}-D (batched) input, "
+            f"got input of shape {x.shape}"
+        )
+    if x.dtype.kind != "f":
+        raise TypeError(f"{op}: input of dtype {x.dtype} is not floating-point")
+    return (x.unsqueeze(0), True) if x.ndim == dims + 1 else (x, False)
+
+
+def _at_least(values: tuple[int, ...], low: int, name: str, op: str) -> tuple[int, ...]:
+    if min(values) < low:
+        raise ValueError(f"{op}: {name} must be at least {low}, got {values}")
+    return values
+
+
+def _window(
+    op: str, kernel: tuple[int, ...], stride: tuple[int, ...], dilation: tuple[int, ...], padding: tuple
+) -> conv.Window:
+    """A 2-D Window; 1-D arguments become a window of height 1 over the last axis."""
+    lift = 2 - len(kernel)
+    return conv.Window(
+        (1,) * lift + kernel, (1,) * lift + stride, (1,) * lift + dilation, ((0, 0),) * lift + padding
+    )
+
+
+def _lifted(x: Tensor, dims: int) -> Tensor:
+    return x.unsqueeze(2) if dims == 1 else x
+
+
+def _unlifted(y: Tensor, dims: int, unbatched: bool) -> Tensor:
+    y = y.squeeze(2) if dims == 1 else y
+    return y.squeeze(0) if unbatched else y
+
+
+def _check_fits(op: str, x: Tensor, win: conv.Window, spatial: int) -> None:
+    """The (dilated) kernel must fit in the padded input at least once."""
+    size = x.shape[2:]
+    padded = win.padded_size((1,) * (2 - spatial) + size)[2 - spatial :]
+    span = win.span[2 - spatial :]
+    if any(p < s for p, s in zip(padded, span)):
+        kernel = win.kernel[2 - spatial :]
+        raise ValueError(
+            f"{op}: the kernel of size {kernel} (spanning {span} with dilation) is larger than the "
+            f"padded input of size {padded} (input of shape {x.shape})"
+        )
+
+
+def _conv_padding(padding: Any, kernel: tuple, stride: tuple, dilation: tuple, op: str) -> tuple:
+    """((before, after), ...) per spatial axis from an int, a tuple, "valid" or "same"."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return ((0, 0),) * len(kernel)
+        if padding != "same":
+            raise ValueError(f"{op}: padding must be an int, a tuple, 'valid' or 'same', got {padding!r}")
+        if max(stride) > 1:
+            raise ValueError(f"{op}: padding='same' needs stride 1, got stride {stride}")
+        # NOTE: an odd total d (k - 1) cannot be split evenly; the extra row goes after, as in PyTorch.
+        totals = [d * (k - 1) for k, d in zip(kernel, dilation)]
+        return tuple((t // 2, t - t // 2) for t in totals)
+    pads = _at_least(conv.as_ints(padding, len(kernel), "padding", op), 0, "padding", op)
+    return tuple((p, p) for p in pads)
+
+
+def _conv_weight(
+    op: str, x: Tensor, weight: Any, bias: Any, groups: Any, dims: int, transposed: bool
+) -> tuple[Tensor, tuple[Tensor, ...], int]:
+    """Check the weight (and bias) against the input: layouts, channels, groups, dtypes."""
+    w = weight if isinstance(weight, Tensor) else Tensor(weight)
+    b = () if bias is None else (bias if isinstance(bias, Tensor) else Tensor(bias),)
+    layout = "(in_channels, out_channels/groups" if transposed else "(out_channels, in_channels/groups"
+    if w.ndim != dims + 2:
+        raise ValueError(
+            f"{op}: the weight must be {dims + 2}-D {layout}, *kernel_size), got weight of shape {w.shape}"
+        )
+    if isinstance(groups, (bool, np.bool_)) or not isinstance(groups, (int, np.integer)) or groups < 1:
+        raise ValueError(f"{op}: groups must be a positive integer, got {groups!r}")
+    c = x.shape[1]
+    expects = w.shape[0] if transposed else w.shape[1] * groups
+    if c != expects:
+        raise ValueError(
+            f"{op}: input of shape {x.shape} has {c} channels, "
+            f"the weight of shape {w.shape} expects {expects}"
+        )
+    split = c if transposed else w.shape[0]
+    if c % groups or split % groups:
+        which = "input" if c % groups else "output"
+        raise ValueError(
+            f"{op}: groups={groups} does not divide the {which} channels ({c if c % groups else split}) "
+            f"of input of shape {x.shape} and weight of shape {w.shape}"
+        )
+    c_out = w.shape[1] * groups if transposed else w.shape[0]
+    if b and b[0].shape != (c_out,):
+        raise ValueError(
+            f"{op}: bias of shape {b[0].shape} does not match the {c_out} output channels "
+            f"(weight of shape {w.shape})"
+        )
+    for name, t in (("weight", w), *(("bias", t) for t in b)):
+        if t.dtype != x.dtype:
+            raise TypeError(f"{op}: input of dtype {x.dtype} and {name} of dtype {t.dtype} differ")
+    return w, b, int(groups)
+
+
+def _conv(op: str, dims: int, input, weight, bias, stride, padding, dilation, groups) -> Tensor:
+    x, unbatched = _spatial_input(input, dims, op)
+    w, b, groups = _conv_weight(op, x, weight, bias, groups, dims, transposed=False)
+    kernel = w.shape[2:]
+    stride = _at_least(conv.as_ints(stride, dims, "stride", op), 1, "stride", op)
+    dilation = _at_least(conv.as_ints(dilation, dims, "dilation", op), 1, "dilation", op)
+    win = _window(op, kernel, stride, dilation, _conv_padding(padding, kernel, stride, dilation, op))
+    _check_fits(op, x, win, dims)
+    y = conv.Conv2d.apply(_lifted(x, dims), _lifted(w, dims), *b, win=win, groups=groups)
+    return _unlifted(y, dims, unbatched)
+
+
+def conv2d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: Size = 1,
+    padding: Size | str = 0,
+    dilation: Size = 1,
+    groups: int = 1,
+) -> Tensor:
+    """2-D cross-correlation of input (N, C_in, H, W) with weight (C_out, C_in/groups, kH, kW), + bias.
+
+    Done as one matrix product per call: the weight, one row per output channel, times the
+    matrix of input patches (im2col). `padding` is zeros on each side, "valid" (none) or "same"
+    (output as large as the input; stride 1 only).
+    """
+    return _conv("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv1d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: Size = 1,
+    padding: Size | str = 0,
+    dilation: Size = 1,
+    groups: int = 1,
+) -> Tensor:
+    """1-D cross-correlation of input (N, C_in, L) with weight (C_out, C_in/groups, k): conv2d, height 1."""
+    return _conv("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv_transpose2d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: Size = 1,
+    padding: Size = 0,
+    output_padding: Size = 0,
+    groups: int = 1,
+    dilation: Size = 1,
+) -> Tensor:
+    """The adjoint of conv2d in its input: with the same weight, stride, padding and dilation,
+    ⟨conv_transpose2d(y, W), x⟩ = ⟨y, conv2d(x, W)⟩. It is conv2d's input gradient, and it
+    upsamples: (N, C_in, H, W) ↦ (N, C_out, (H-1)·s - 2p + d(k-1) + output_padding + 1, ...).
+
+    The weight has conv2d's layout seen from the other side: (C_in, C_out/groups, kH, kW).
+    `output_padding` adds rows and columns at the bottom and right (they only get the bias): it
+    picks among the input sizes that a strided conv2d maps to the same output size.
+    """
+    op = "conv_transpose2d"
+    x, unbatched = _spatial_input(input, 2, op)
+    w, b, groups = _conv_weight(op, x, weight, bias, groups, 2, transposed=True)
+    stride = _at_least(conv.as_ints(stride, 2, "stride", op), 1, "stride", op)
+    dilation = _at_least(conv.as_ints(dilation, 2, "dilation", op), 1, "dilation", op)
+    pads = _at_least(conv.as_ints(padding, 2, "padding", op), 0, "padding", op)
+    extra = _at_least(conv.as_ints(output_padding, 2, "output_padding", op), 0, "output_padding", op)
+    if any(e >= max(s, d) for e, s, d in zip(extra, stride, dilation)):
+        raise ValueError(
+            f"{op}: output_padding {extra} must be smaller than "
+            f"the stride {stride} or the dilation {dilation}"
+        )
+    size = tuple(
+        (n - 1) * s - 2 * p + d * (k - 1) + e + 1
+        for n, s, p, d, k, e in zip(x.shape[2:], stride, pads, dilation, w.shape[2:], extra)
+    )
+    if min(size) < 1:
+        raise ValueError(
+            f"{op}: the output size {size} is empty for input of shape {x.shape}, weight of shape "
+            f"{w.shape}, stride {stride}, padding {pads} and dilation {dilation}"
+        )
+    # NOTE: the conv2d this is the adjoint of maps `size` back to the input's size. When
+    # output_padding >= stride (allowed with a larger dilation) the padding after is reduced by
+    # whole strides, so that the conv2d (used by the backward) does not see one more window.
+    widths = tuple((p, p - s * (e // s)) for p, s, e in zip(pads, stride, extra))
+    win = conv.Window(w.shape[2:], stride, dilation, widths)
+    y = conv.ConvTranspose2d.apply(x, w, *b, win=win, groups=groups, size=size)
+    return y.squeeze(0) if unbatched else y
+
+
+def _pool_window(
+    op: str, x: Tensor, dims: int, kernel_size, stride, padding, dilation, ceil_mode: bool
+) -> conv.Window:
+    """The pooling window, PyTorch's rules: stride defaults to the kernel size, padding is at most
+    half the kernel, and with ceil_mode a last partial window counts if it starts inside the
+    input or the padding before it."""
+    kernel = _at_least(conv.as_ints(kernel_size, dims, "kernel_size", op), 1, "kernel_size", op)
+    stride = kernel if stride is None else conv.as_ints(stride, dims, "stride", op)
+    stride = _at_least(stride, 1, "stride", op)
+    dilation = _at_least(conv.as_ints(dilation, dims, "dilation", op), 1, "dilation", op)
+    pads = _at_least(conv.as_ints(padding, dims, "padding", op), 0, "padding", op)
+    if any(2 * p > k for p, k in zip(pads, kernel)):
+        raise ValueError(f"{op}: padding {pads} must be at most half the kernel size {kernel}")
+    sizes = x.shape[2:]
+    span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
+    if any(n + 2 * p < e for n, p, e in zip(sizes, pads, span)):
+        raise ValueError(
+            f"{op}: the kernel of size {kernel} (spanning {span} with dilation) is larger than the "
+            f"padded input of size {tuple(n + 2 * p for n, p in zip(sizes, pads))} (input of shape {x.shape})"
+        )
+    outs = []
+    for n, p, e, s in zip(sizes, pads, span, stride):
+        out = -(-(n + 2 * p - e) // s) + 1 if ceil_mode else (n + 2 * p - e) // s + 1
+        if ceil_mode and (out - 1) * s >= n + p:
+            out -= 1  # that last window would start in the padding after the input
+        outs.append(out)
+    # NOTE: the padding after is set so that exactly `out` windows fit: larger with ceil_mode (the
+    # partial window), smaller when the last rows are in no window (a crop, harmless).
+    widths = tuple((p, (o - 1) * s + e - n - p) for n, p, e, s, o in zip(sizes, pads, span, stride, outs))
+    return _window(op, kernel, stride, dilation, widths)
+
+
+def _max_pool(op: str, dims: int, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
+    x, unbatched = _spatial_input(input, dims, op)
+    win = _pool_window(op, x, dims, kernel_size, stride, padding, dilation, ceil_mode)
+    xl = _lifted(x, dims)
+    y = _unlifted(conv.MaxPool2d.apply(xl, win=win), dims, unbatched)
+    if not return_indices:
+        return y
+    _, idx = conv.max_taps(xl.data, win)  # again: a graph node is kept only when recording
+    # the flat index of each picked pixel in its (H, W) plane, as PyTorch returns it
+    kw, (sh, sw), (dh, dw) = win.kernel[1], win.stride, win.dilation
+    oh, ow = idx.shape[2:]
+    rows = np.arange(oh)[:, None] * sh - win.padding[0][0] + idx // kw * dh
+    cols = np.arange(ow)[None, :] * sw - win.padding[1][0] + idx % kw * dw
+    flat = (rows * xl.shape[-1] + cols).astype(np.int64)
+    return y, Tensor(_unlifted(wrap(flat), dims, unbatched).data)
+
+
+def max_pool2d(
+    input: Tensor,
+    kernel_size: Size,
+    stride: Size | None = None,
+    padding: Size = 0,
+    dilation: Size = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Tensor | tuple[Tensor, Tensor]:
+    """The maximum of each kH×kW window (stride defaults to the kernel size: windows side by side).
+
+    Derivative: 1 at the window's maximum, 0 elsewhere; among equal maxima the first in row-major
+    order gets it, as in PyTorch. With return_indices, also each maximum's flat index in its plane.
+    """
+    return _max_pool(
+        "max_pool2d", 2, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices
+    )
+
+
+def max_pool1d(
+    input: Tensor,
+    kernel_size: Size,
+    stride: Size | None = None,
+    padding: Size = 0,
+    dilation: Size = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Tensor | tuple[Tensor, Tensor]:
+    """The maximum of each window of length k over (N, C, L): max_pool2d with height 1."""
+    return _max_pool(
+        "max_pool1d", 1, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices
+    )
+
+
+def _avg_pool(op, dims, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
+    x, unbatched = _spatial_input(input, dims, op)
+    win = _pool_window(op, x, dims, kernel_size, stride, padding, 1, ceil_mode)
+    if divisor_override is not None:
+        if isinstance(divisor_override, bool) or not isinstance(divisor_override, (int, np.integer)):
+            raise TypeError(f"{op}: divisor_override must be an int, got {divisor_override!r}")
+        _at_least((divisor_override,), 1, "divisor_override", op)
+        divisor = np.asarray(divisor_override, dtype=x.dtype)
+    else:
+        # PyTorch's count per window: the padding counts (count_include_pad), the part of a
+        # ceil_mode window beyond the padding never does
+        counts = []
+        for n, k, s, (p, _), o in zip(
+            x.shape[2:],
+            win.kernel[-dims:],
+            win.stride[-dims:],
+            win.padding[-dims:],
+            win.out_size((1,) * (2 - dims) + x.shape[2:])[-dims:],
+        ):
+            start = np.arange(o) * s - p
+            end = np.minimum(start + k, n + p)
+            inside = np.minimum(end, n) - np.maximum(start, 0)
+            counts.append(end - start if count_include_pad else inside)
+        divisor = np.multiply.outer(*counts) if dims == 2 else counts[0]
+        divisor = divisor.astype(x.dtype)
+    y = conv.WindowSum.apply(_lifted(x, dims), win=win)
+    return _unlifted(y, dims, unbatched) / Tensor(divisor)
+
+
+def avg_pool2d(
+    input: Tensor,
+    kernel_size: Size,
+    stride: Size | None = None,
+    padding: Size = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Tensor:
+    """The mean of each kH×kW window: each window's sum divided by its size (zero padding counted,
+    unless count_include_pad=False; a fixed divisor_override instead, if given)."""
+    return _avg_pool(
+        "avg_pool2d", 2, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
+    )
+
+
+def avg_pool1d(
+    input: Tensor,
+    kernel_size: Size,
+    stride: Size | None = None,
+    padding: Size = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+) -> Tensor:
+    """The mean of each window of length k over (N, C, L): avg_pool2d with height 1."""
+    return _avg_pool("avg_pool1d", 1, input, kernel_size, stride, padding, ceil_mode, count_include_pad, None)
+
+
+def _averaging_matrix(n: int, out: int, dtype: Any) -> np.ndarray:
+    """(out, n): row i averages the inputs [⌊i n / out⌋, ⌈(i+1) n / out⌉), PyTorch's adaptive windows."""
+    i = np.arange(out)
+    start, end = i * n // out, -(-(i + 1) * n // out)
+    inside = (np.arange(n) >= start[:, None]) & (np.arange(n) < end[:, None])
+    return (inside / (end - start)[:, None]).astype(dtype)
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size: Size | tuple[int | None, int | None]) -> Tensor:
+    """Average pooling to a fixed output size (1 = global average pooling): the windows are
+    [⌊i H / OH⌋, ⌈(i+1) H / OH⌉), so they overlap when OH does not divide H.
+
+    Averaging is linear and separable, so it is a product of matrices: A_H x A_Wᵀ.
+    """
+    op = "adaptive_avg_pool2d"
+    x, unbatched = _spatial_input(input, 2, op)
+    sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size,) * 2
+    sizes = tuple(n if o is None else o for o, n in zip(sizes, x.shape[2:]))
+    out = _at_least(conv.as_ints(sizes, 2, "output_size", op), 1, "output_size", op)
+    a_h, a_w = (_averaging_matrix(n, o, x.dtype) for n, o in zip(x.shape[2:], out))
+    y = Tensor(a_h) @ x @ Tensor(a_w.T)
+    return y.squeeze(0) if unbatched else y
+
+
+def _circular(i: np.ndarray, n: int, b: int, e: int) -> np.ndarray:
+    # NOTE: negative amounts crop first, and the rest wraps around what is left, as in PyTorch
+    start, kept = max(-b, 0), n - max(-b, 0) - max(-e, 0)
+    return start + (np.arange(-max(b, 0), kept + max(e, 0)) % kept)
+
+
+_PAD_INDEX = {  # for each output position along an axis of size n padded by (b, e): the input position
+    "reflect": lambda i, n, b, e: np.where(i < 0, -i, np.where(i >= n, 2 * (n - 1) - i, i)),
+    "replicate": lambda i, n, b, e: np.clip(i, 0, n - 1),
+    "circular": _circular,
+}
+
+
+def pad(input: Tensor, pad: tuple[int, ...], mode: str = "constant", value: float | None = None) -> Tensor:
+    """Pad the last len(pad)/2 axes, PyTorch's order: (left, right) of the last axis first, then
+    (top, bottom) of the one before, ...; negative amounts crop.
+
+    "constant" fills with `value` (0 by default); "reflect" mirrors without repeating the edge
+    (3 2 | 1 2 3 | 2 1), "replicate" repeats the edge, "circular" wraps around. Those three are an
+    index along each axis, so their gradient adds each output back to the pixel it came from.
+    """
+    x = input if isinstance(input, Tensor) else Tensor(input)
+    if not isinstance(pad, (tuple, list)):
+        raise TypeError(f"pad: pad must be a tuple of ints, got {pad!r}")
+    amounts = conv.as_ints(pad, len(pad), "pad", "pad")
+    k = len(amounts) // 2
+    if len(amounts) % 2 or k > x.ndim:
+        raise ValueError(
+            f"pad: needs an even number of amounts, two per axis for at most {x.ndim} axes, got {pad!r} "
+            f"for input of shape {x.shape}"
+        )
+    widths = tuple((amounts[2 * i], amounts[2 * i + 1]) for i in reversed(range(k)))
+    sizes = x.shape[x.ndim - k :]
+    if any(n + b + e < 0 for n, (b, e) in zip(sizes, widths)):
+        raise ValueError(f"pad: padding {pad} crops more than the input of shape {x.shape} holds")
+    if mode == "constant":
+        return conv.Pad.apply(x, widths=widths, value=0.0 if value is None else value)
+    if mode not in _PAD_INDEX:
+        raise ValueError(f"pad: mode must be 'constant', 'reflect', 'replicate' or 'circular', got {mode!r}")
+    if value is not None:
+        raise ValueError(f"pad: mode {mode!r} takes no value (got {value!r})")
+    if x.ndim not in (k + 1, k + 2):
+        raise ValueError(
+            f"pad: mode {mode!r} pads the last {k} axes of a {k + 1}-D or {k + 2}-D input, "
+            f"got input of shape {x.shape}"
+        )
+    for axis, n, (b, e) in zip(range(x.ndim - k, x.ndim), sizes, widths):
+        limit = {"reflect": n - 1, "circular": n - max(-b, 0) - max(-e, 0)}.get(mode, max(b, e))
+        if max(b, e) > limit:
+            raise ValueError(
+                f"pad: mode {mode!r} pads axis {axis} of input of shape {input.shape} by ({b}, {e}), "
+                f"more than the {limit} elements it can {'wrap' if mode == 'circular' else 'mirror'}"
+            )
+        x = x[(slice(None),) * axis + (_PAD_INDEX[mode](np.arange(-b, n + e), n, b, e),)]
+    return x

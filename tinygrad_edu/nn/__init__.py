@@ -1,20 +1,43 @@
-"""Neural-network building blocks with PyTorch's names: `Module`, layers, losses and `init`."""
+"""Neural-network building blocks with PyTorch's names: `Module`, containers, layers, losses,
+`init` and `utils`."""
 
-from tinygrad_edu.nn import init
-from tinygrad_edu.nn.layers import Dropout, Flatten, Linear, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from tinygrad_edu.nn import init, utils
+from tinygrad_edu.nn.container import ModuleDict, ModuleList, Sequential
+from tinygrad_edu.nn.layers import (
+    Dropout,
+    Flatten,
+    Identity,
+    Linear,
+    LogSoftmax,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Tanh,
+    Unflatten,
+)
 from tinygrad_edu.nn.loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
-from tinygrad_edu.nn.module import Module, Parameter, Sequential
+from tinygrad_edu.nn.module import Module, Parameter
+from tinygrad_edu.nn.normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
+from tinygrad_edu.nn.sparse import Embedding
 
 __all__ = [
     "BCELoss",
     "BCEWithLogitsLoss",
+    "BatchNorm1d",
+    "BatchNorm2d",
     "CrossEntropyLoss",
     "Dropout",
+    "Embedding",
     "Flatten",
+    "GroupNorm",
+    "Identity",
+    "LayerNorm",
     "Linear",
     "LogSoftmax",
     "MSELoss",
     "Module",
+    "ModuleDict",
+    "ModuleList",
     "NLLLoss",
     "Parameter",
     "ReLU",
@@ -22,5 +45,7 @@ __all__ = [
     "Sigmoid",
     "Softmax",
     "Tanh",
+    "Unflatten",
     "init",
+    "utils",
 ]

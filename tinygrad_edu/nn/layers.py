@@ -1,8 +1,9 @@
-"""Layers: `Linear`, the activations as modules, `Flatten` and `Dropout`."""
+"""Layers: `Linear`, `Identity`, the activations as modules, `Flatten`, `Unflatten` and `Dropout`."""
 
 from __future__ import annotations
 
 import math
+import operator
 from typing import Any
 
 import numpy as np
@@ -62,6 +63,17 @@ class Linear(Module):
         )
 
 
+class Identity(Module):
+    """Returns its input unchanged (arguments are accepted and ignored, as in PyTorch): a
+    placeholder, e.g. to remove a layer from a network without renumbering the others."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def forward(self, x: Any) -> Any:
+        return x
+
+
 class ReLU(Module):
     """max(x, 0)"""
 
@@ -114,6 +126,37 @@ class Flatten(Module):
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Unflatten(Module):
+    """Split dimension `dim` into `unflattened_size`: `Unflatten(1, (1, 28, 28))` turns (N, 784)
+    into (N, 1, 28, 28); one size may be -1 (inferred), as in PyTorch."""
+
+    def __init__(self, dim: int, unflattened_size: tuple[int, ...] | list[int]) -> None:
+        sizes = tuple(unflattened_size)
+        if not sizes or not all(isinstance(n, (int, np.integer)) and (n >= 0 or n == -1) for n in sizes):
+            raise ValueError(
+                f"Unflatten: unflattened_size must be non-negative ints (one may be -1), got {sizes}"
+            )
+        if sizes.count(-1) > 1:
+            raise ValueError(f"Unflatten: only one size may be -1, got {sizes}")
+        self.dim, self.unflattened_size = operator.index(dim), sizes
+
+    def forward(self, x: Any) -> Tensor:
+        x = _as_tensor(x)
+        dim = self.dim + x.ndim if self.dim < 0 else self.dim
+        if not 0 <= dim < x.ndim:
+            raise ValueError(f"{self!r}: dim {self.dim} is out of range for an input of shape {x.shape}")
+        n, known = x.shape[dim], math.prod(s for s in self.unflattened_size if s != -1)
+        if (n != known) if -1 not in self.unflattened_size else (known == 0 or n % known):
+            raise ValueError(
+                f"{self!r}: dimension {self.dim} of the input of shape {x.shape} has {n} elements, "
+                f"which do not split into {self.unflattened_size}"
+            )
+        return x.reshape(x.shape[:dim] + self.unflattened_size + x.shape[dim + 1 :])
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
 
 
 class Dropout(Module):

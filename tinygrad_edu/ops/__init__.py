@@ -2,13 +2,15 @@
 
 One module per family, each importing only downward (core.py, and ops of a family below it):
 elementwise (arithmetic, unary functions, where, cast), reduce (sum, broadcast, max), movement
-(reshape, permute, indexing, concatenation), matmul, nn (linear, softmax, losses).
+(reshape, permute, indexing, concatenation), matmul, nn (linear, softmax, losses), conv
+(convolution, pooling, padding).
 
 Outside this package op classes are always written qualified, `ops.ReLU`, so they are never
 confused with the `nn` Modules of the same name. Most code calls them through Tensor's methods or
 `tinygrad_edu.functional`.
 """
 
+from tinygrad_edu.ops import conv
 from tinygrad_edu.ops.elementwise import (
     Abs,
     Add,
@@ -73,6 +75,7 @@ __all__ = [
     "Tanh",
     "Where",
     "as_index",
+    "conv",
     "sum_to",
     "times",
 ]
