@@ -1,12 +1,14 @@
 """tinygrad_edu: a small, readable autograd library on numpy.
 
 Core: `Tensor` (tensor.py), the op mechanism `Function` (function.py), the primitive ops
-(ops.py), the backward engine (engine.py) and gradient checking (gradcheck.py).
+(ops.py), the backward engine (engine.py), forward mode beside it (forward_mode.py) and gradient
+checking (gradcheck.py).
 """
 
 # function.py first: it defines Function, which tensor.py (imported at its end) builds on.
 from tinygrad_edu.function import Function, detect_anomaly, enable_grad, is_grad_enabled, no_grad  # isort: skip
 from tinygrad_edu.engine import grad
+from tinygrad_edu.forward_mode import jacobian, jvp, vjp
 from tinygrad_edu.gradcheck import GradcheckError, gradcheck, numerical_grad
 from tinygrad_edu.ops import concatenate, stack, where
 from tinygrad_edu.rng import manual_seed
@@ -30,6 +32,8 @@ __all__ = [
     "grad",
     "gradcheck",
     "is_grad_enabled",
+    "jacobian",
+    "jvp",
     "load",
     "manual_seed",
     "nn",
@@ -44,6 +48,7 @@ __all__ = [
     "stack",
     "tensor",
     "trace",
+    "vjp",
     "viz",
     "where",
     "zeros",
