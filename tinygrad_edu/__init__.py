@@ -48,8 +48,8 @@ __all__ = [
     "stack",
     "tensor",
     "trace",
-    "vjp",
     "viz",
+    "vjp",
     "where",
     "zeros",
 ]
