@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from tinygrad_edu.experiments import gradcheck as exp
+from tinygrad_edu.experiments import modes
 
 
 def _errors(rows, dtype, method):
@@ -91,4 +92,45 @@ def test_plot_without_matplotlib_returns_none(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
     rows = [exp.SweepRow("x", "op", "float64", "central", 1e-1, 1e-3)]
     assert exp.plot(rows, tmp_path / "p.png") is None
+    assert not list(tmp_path.iterdir())
+
+
+def test_cli_without_matplotlib_names_the_extra(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    assert modes.main(["--out", str(tmp_path), "--quick"]) == 0
+    assert [p.name for p in tmp_path.iterdir()] == ["modes.csv"]
+    assert 'the "examples" extra' in capsys.readouterr().out
+
+
+# ---- forward vs reverse mode --------------------------------------------------------------------
+def test_modes_cli_writes_csv_and_png(tmp_path, capsys):
+    assert modes.main(["--out", str(tmp_path), "--quick"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["modes.csv", "modes.png"]
+    with open(tmp_path / "modes.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert tuple(rows[0]) == ("sweep", "n_inputs", "n_outputs", "mode", "f_calls", "seconds", "max_error")
+    jacobians = [r for r in rows if r["mode"] in ("forward mode", "reverse mode")]
+    assert len(jacobians) == 2 * 2 * 3  # two sweeps of sizes 1, 2, 4, both modes
+    for r in jacobians:
+        n, m = int(r["n_inputs"]), int(r["n_outputs"])
+        # one JVP per input or one VJP per output, plus the evaluation that finds the output's shape
+        assert int(r["f_calls"]) == (n if r["mode"] == "forward mode" else m) + 1
+        assert float(r["max_error"]) < 1e-12  # against W2 diag(1 - tanh²) W1 by hand
+    sizes = {(r["sweep"], int(r["n_inputs"]), int(r["n_outputs"])) for r in jacobians}
+    assert sizes == {("inputs grow", k, 1) for k in (1, 2, 4)} | {("outputs grow", 1, k) for k in (1, 2, 4)}
+    (scalar,) = {r["sweep"] for r in rows} - {"inputs grow", "outputs grow"}
+    n_params = 16 * 8 + 8 + 8 * 4 + 4  # the quick 16-8-4 MLP
+    assert {(r["mode"], int(r["n_inputs"])) for r in rows if r["sweep"] == scalar} == {
+        (mode, n_params) for mode in ("forward pass", "VJP", "JVP")
+    }
+    assert all(float(r["seconds"]) > 0 for r in rows)
+    png = (tmp_path / "modes.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+    printed = capsys.readouterr().out
+    assert f"would take {n_params} JVPs" in printed and "wrote" in printed
+
+
+def test_modes_repeats_must_be_positive(tmp_path):
+    with pytest.raises(SystemExit):
+        modes.main(["--out", str(tmp_path), "--repeats", "0"])
     assert not list(tmp_path.iterdir())

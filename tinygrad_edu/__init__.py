@@ -1,14 +1,16 @@
 """tinygrad_edu: a small, readable autograd library on numpy.
 
 The core, bottom up (docs/architecture.md): `grad_mode`, `versions` and `axes` (import nothing
-of ours), `tensor` (Tensor and Function), `ops/` (the differentiable ops), `engine` (backward and
-grad), `creation` and `functional`; then `gradcheck`, `nn`, `optim`, `data` and the study tools.
+of ours), `core` (Tensor and Function), `ops/` (the differentiable ops), `engine` (backward and
+grad), `creation` and `functional`; then `numerical` (gradcheck), `forward_mode` (jvp), `nn`,
+`optim`, `data` and the study tools.
 """
 
 from tinygrad_edu import data, experiments, nn, onnx, optim, viz
 from tinygrad_edu.core import Function, Tensor
 from tinygrad_edu.creation import ones, rand, randn, tensor, zeros
 from tinygrad_edu.engine import grad
+from tinygrad_edu.forward_mode import jacobian, jvp, vjp
 from tinygrad_edu.functional import concatenate, stack, where
 from tinygrad_edu.grad_mode import (
     detect_anomaly,
@@ -37,6 +39,8 @@ __all__ = [
     "gradcheck",
     "is_anomaly_enabled",
     "is_grad_enabled",
+    "jacobian",
+    "jvp",
     "load",
     "manual_seed",
     "nn",
@@ -53,6 +57,7 @@ __all__ = [
     "tensor",
     "trace",
     "viz",
+    "vjp",
     "where",
     "zeros",
 ]

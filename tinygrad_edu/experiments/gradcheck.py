@@ -27,8 +27,6 @@ The networks run on random MNIST-shaped data (pixels in [0, 1), no download need
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -39,9 +37,10 @@ import numpy as np
 
 import tinygrad_edu.functional as F
 from tinygrad_edu.core import Tensor
-from tinygrad_edu.fileio import atomic_write
+from tinygrad_edu.experiments import output
 from tinygrad_edu.functional import concatenate, where
 from tinygrad_edu.numerical import numerical_grad
+from tinygrad_edu.plot import eps_sweep
 
 EPS = tuple(10.0**-k for k in range(1, 13))
 DTYPES = ("float32", "float64")
@@ -248,34 +247,8 @@ def best_eps(rows: Sequence[SweepRow]) -> dict[tuple[str, str, str], SweepRow]:
 
 # ---- output -------------------------------------------------------------------------------------
 def write_csv(rows: Sequence[SweepRow], path: str | os.PathLike) -> Path:
-    text = io.StringIO()
-    w = csv.writer(text, lineterminator="\n")
-    w.writerow(FIELDS)
-    w.writerows((r.case, r.kind, r.dtype, r.method, f"{r.eps:.0e}", f"{r.rel_error:.6e}") for r in rows)
-    with atomic_write(path) as f:
-        f.write(text.getvalue().encode())
-    return Path(path)
-
-
-_THEORY = """\
-Why a V (u = unit round-off:
-6.0e-8 in float32, 1.1e-16 in float64)
-
-forward  (f(x+ε) − f(x)) / ε
-  error ≈ |f''| ε / 2  +  u |f| / ε
-  best ε ≈ √u:  ~1e-4 (f32), ~1e-8 (f64)
-
-central  (f(x+ε) − f(x−ε)) / 2ε
-  error ≈ |f'''| ε² / 6  +  u |f| / ε
-  best ε ≈ ∛u:  ~1e-3 (f32), ~1e-5 (f64)
-
-Left arm: round-off (slope −1).
-Right arm: truncation (slope 1 forward,
-2 central). Ops linear in each element
-(Add, Mul, MatMul, Sum, ReLU off its
-kink, ...) have no truncation error.
-Relative error 1: the step vanished
-(x + ε == x in that dtype)."""
+    cells = ((r.case, r.kind, r.dtype, r.method, f"{r.eps:.0e}", f"{r.rel_error:.6e}") for r in rows)
+    return output.write_csv(path, FIELDS, cells)
 
 
 def _curves(rows: Sequence[SweepRow]) -> dict[str, dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]]:
@@ -301,53 +274,9 @@ def _median_curve(errs: dict[float, list[float]]) -> tuple[np.ndarray, np.ndarra
     return np.array(eps), np.array([np.median(errs[e]) for e in eps])
 
 
-def _panel(ax, title: str, curves: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]) -> None:
-    color = {"float32": "tab:orange", "float64": "tab:blue"}
-    style = {"forward": ("--", "o"), "central": ("-", "s")}
-    # NOTE: an error of exactly 0 (e.g. a linear op at a lucky eps) has no place on a log axis;
-    # it is drawn at the floor.
-    floor = 1e-17
-    for (dtype, method), (eps, err) in sorted(curves.items()):
-        err = np.maximum(err, floor)
-        k = int(np.argmin(err))
-        ls, marker = style[method]
-        label = f"{dtype} {method}: best ε = {eps[k]:.0e} (error {err[k]:.1e})"
-        ax.loglog(eps, err, ls, marker=marker, ms=4, color=color[dtype], label=label)
-        ax.loglog(eps[k], err[k], "*", ms=16, color=color[dtype], mec="black", zorder=3)
-    ax.set_title(title, fontsize=11)
-    ax.set_xlabel("ε (finite-difference step)")
-    ax.set_ylabel("relative error")
-    # The band above 1 (errors never exceed 2) holds the legend, clear of the curves.
-    ax.set_ylim(floor / 3, 1e6)
-    ax.set_yticks([10.0**k for k in range(-16, 1, 2)])
-    ax.grid(True, which="major", alpha=0.3)
-    ax.legend(fontsize=8, loc="upper center", framealpha=0.9)
-
-
 def plot(rows: Sequence[SweepRow], path: str | os.PathLike) -> Path | None:
     """The log-log plot of error against eps, best eps starred; None without matplotlib."""
-    try:
-        from matplotlib.figure import Figure
-    except ImportError:
-        return None
-    panels = _curves(rows)
-    cols = 3 if len(panels) > 2 else len(panels) + 1
-    nrows = -(-(len(panels) + 1) // cols)
-    fig = Figure(figsize=(6.0 * cols, 4.6 * nrows), layout="constrained")
-    axes = fig.subplots(nrows, cols, squeeze=False).ravel()
-    for ax, (title, curves) in zip(axes, panels.items()):
-        _panel(ax, title, curves)
-    axes[len(panels)].text(0.02, 0.98, _THEORY, va="top", family="monospace", fontsize=9)
-    for ax in axes[len(panels) :]:
-        ax.axis("off")
-    fig.suptitle(
-        "Finite differences vs backward(): relative error ‖analytic − numerical‖ / max(‖analytic‖, "
-        "‖numerical‖); ★ = best ε",
-        fontsize=12,
-    )
-    with atomic_write(path) as f:
-        fig.savefig(f, format="png", dpi=100)
-    return Path(path)
+    return eps_sweep(_curves(rows), path)
 
 
 @dataclass(frozen=True)
@@ -395,12 +324,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     result = run(args.out, args.quick, args.seed)
     print("best eps (relative error at it):")
     print(summary(result.rows))
-    print(f"wrote {result.csv}")
-    print(
-        f"wrote {result.png}"
-        if result.png
-        else "matplotlib is not installed: no plot (pip install matplotlib)"
-    )
+    print(output.wrote(result.csv, result.png))
     return 0
 
 
