@@ -14,11 +14,16 @@ parameter gradients, and the buffers; finally it loads torch's state dict back i
 checks that it reproduces torch's evaluation output. It also compares `clip_grad_norm_`,
 `clip_grad_value_` and `parameters_to_vector`, and Sequential slicing's keys. Exits with
 status 1 if a structure differs or a difference exceeds its tolerance.
+
+`--speed` times instead one training step (forward and backward, float32) of BatchNorm1d,
+BatchNorm2d and LayerNorm here, in numpy written by hand and in PyTorch, in interleaved blocks,
+and prints the medians and the ratio to numpy.
 """
 
 from __future__ import annotations
 
 import sys
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -146,6 +151,7 @@ def randomise(layer: Any, rng: np.random.Generator) -> None:
 
 def compare_layer(name: str, make: Callable, shape: tuple[int, ...], classes: int, dtype: Any) -> None:
     rng = np.random.default_rng(0)
+    tg.manual_seed(0)  # the layers' initial values are overwritten, but Linear's are drawn first
     tdtype = torch.float64 if dtype == np.float64 else torch.float32
     ours, theirs = make(nn, dtype), make(torch.nn, tdtype)
     structure(name, ours, theirs)
@@ -248,7 +254,73 @@ def compare_slicing() -> None:
     )
 
 
+def numpy_norm_step(
+    x: np.ndarray, w: np.ndarray, b: np.ndarray, g: np.ndarray, axes: tuple[int, ...]
+) -> tuple:
+    """Forward and backward of (x - mean) / sqrt(var + eps) * w + b in numpy, written by hand
+    (the gradients of w and b summed over `axes`: exact for BatchNorm, the same work for LayerNorm)."""
+    mean = x.mean(axis=axes, keepdims=True)
+    centered = x - mean
+    inv_std = 1 / np.sqrt((centered * centered).mean(axis=axes, keepdims=True) + 1e-5)
+    xhat = centered * inv_std
+    y = xhat * w + b
+    gxhat = g * w
+    gx = (
+        gxhat - gxhat.mean(axis=axes, keepdims=True) - xhat * (gxhat * xhat).mean(axis=axes, keepdims=True)
+    ) * inv_std
+    return y, gx, (g * xhat).sum(axis=axes), g.sum(axis=axes)
+
+
+def time_case(
+    name: str, make: Callable, shape: tuple[int, ...], axes: tuple[int, ...], rounds: int, block: int
+) -> None:
+    rng = np.random.default_rng(0)
+    x, g = rng.standard_normal(shape).astype(np.float32), rng.standard_normal(shape).astype(np.float32)
+    # γ and β: per channel (dim 1) for BatchNorm, over the normalised dims for LayerNorm
+    pshape = shape[1:2] + (1,) * (len(shape) - 2) if 0 in axes else shape[axes[0] :]
+    w, b = np.ones(pshape, np.float32), np.zeros(pshape, np.float32)
+    ours, theirs, xt, gt = make(nn), make(torch.nn), torch.from_numpy(x), torch.from_numpy(g)
+    steps = {
+        "tinygrad_edu": lambda: ours(tg.Tensor(x, requires_grad=True)).backward(g),
+        "numpy": lambda: numpy_norm_step(x, w, b, g, axes),
+        "torch": lambda: theirs(xt.detach().requires_grad_()).backward(gt),
+    }
+    times: dict[str, list[float]] = {k: [] for k in steps}
+    for _ in range(rounds):
+        for k, step in steps.items():
+            step()
+            start = time.perf_counter()
+            for _ in range(block):
+                step()
+            times[k].append((time.perf_counter() - start) / block * 1e6)
+    med = {k: float(np.median(v)) for k, v in times.items()}
+    ratios = np.array(times["tinygrad_edu"]) / np.array(times["numpy"])
+    print(
+        f"  {name:34s} tinygrad_edu {med['tinygrad_edu']:6.0f}  numpy {med['numpy']:6.0f}"
+        f"  torch {med['torch']:6.0f}  ours/numpy median {np.median(ratios):.2f}"
+        f" ({ratios.min():.2f}-{ratios.max():.2f})"
+    )
+
+
+def speed(rounds: int = 10, block: int = 30) -> None:
+    torch.set_num_threads(1)
+    print(f"median µs of one forward+backward, float32, {rounds} rounds of {block} (torch on 1 thread)")
+    time_case("BatchNorm1d(256), (128, 256)", lambda m: m.BatchNorm1d(256), (128, 256), (0,), rounds, block)
+    time_case(
+        "BatchNorm2d(16), (32, 16, 28, 28)",
+        lambda m: m.BatchNorm2d(16),
+        (32, 16, 28, 28),
+        (0, 2, 3),
+        rounds,
+        block,
+    )
+    time_case("LayerNorm(256), (128, 256)", lambda m: m.LayerNorm(256), (128, 256), (1,), rounds, block)
+
+
 def main() -> int:
+    if "--speed" in sys.argv:
+        speed()
+        return 0
     print(f"torch {torch.__version__}, numpy {np.__version__}; max |difference| over {STEPS} training steps")
     for dtype in (np.float32, np.float64):
         print(f"{np.dtype(dtype).name} (tolerance {TOL[dtype]:g}):")

@@ -617,3 +617,106 @@ def test_max_pool_return_indices() -> None:
     assert idx.dtype == np.int64
     np.testing.assert_array_equal(y.data[0, 0], [[1, 9, 9, 2], [8, 9, 9, 7], [8, 8, 7, 7], [4, 5, 6, 6]])
     np.testing.assert_array_equal(idx.data[0, 0], [[0, 1, 1, 2], [3, 1, 1, 5], [3, 3, 5, 5], [6, 7, 8, 8]])
+
+
+# ---- layers ---------------------------------------------------------------------------------------
+def test_layer_parameters_have_pytorchs_names_shapes_and_init() -> None:
+    """PyTorch's documented init: U(-√k, √k) with k = groups / (C_in·kH·kW) for Conv2d, and
+    k = groups / (C_out·kH·kW) for ConvTranspose2d (its weight is (C_in, C_out/groups, kH, kW))."""
+    conv = tg.nn.Conv2d(16, 32, (5, 3), groups=2)
+    convt = tg.nn.ConvTranspose2d(16, 24, 3, groups=4, bias=False)
+    conv1 = tg.nn.Conv1d(4, 6, 7, dtype=np.float64)
+    shapes = {k: (v.shape, v.dtype) for k, v in conv.state_dict().items()}
+    assert shapes == {"weight": ((32, 8, 5, 3), np.float32), "bias": ((32,), np.float32)}
+    assert {k: v.shape for k, v in convt.state_dict().items()} == {"weight": (16, 6, 3, 3)}
+    assert conv1.weight.dtype == np.float64 and conv1.weight.shape == (6, 4, 7)
+    for layer, k in ((conv, 2 / (16 * 15)), (convt, 4 / (24 * 9)), (conv1, 1 / (4 * 7))):
+        for p in layer.parameters():
+            assert np.abs(p.data).max() <= np.sqrt(k)
+        assert np.abs(layer.weight.data).max() > 0.9 * np.sqrt(k)  # the whole interval is used
+
+
+def test_layer_reprs_are_pytorchs() -> None:
+    """The strings torch 2.13 prints for the same layers."""
+    nn = tg.nn
+    layers = {
+        nn.Conv2d(1, 6, 5, padding=2): "Conv2d(1, 6, kernel_size=(5, 5), stride=(1, 1), padding=(2, 2))",
+        nn.Conv2d(
+            4, 8, (3, 2), stride=2, padding=1, dilation=2, groups=2, bias=False, padding_mode="reflect"
+        ): (
+            "Conv2d(4, 8, kernel_size=(3, 2), stride=(2, 2), padding=(1, 1), dilation=(2, 2), groups=2, "
+            "bias=False, padding_mode=reflect)"
+        ),
+        nn.Conv2d(1, 2, 3, padding="same"): "Conv2d(1, 2, kernel_size=(3, 3), stride=(1, 1), padding=same)",
+        nn.Conv1d(2, 4, 3): "Conv1d(2, 4, kernel_size=(3,), stride=(1,))",
+        nn.ConvTranspose2d(4, 2, 3, stride=2, output_padding=1): (
+            "ConvTranspose2d(4, 2, kernel_size=(3, 3), stride=(2, 2), output_padding=(1, 1))"
+        ),
+        nn.MaxPool2d(2): "MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)",
+        nn.MaxPool1d(3): "MaxPool1d(kernel_size=3, stride=3, padding=0, dilation=1, ceil_mode=False)",
+        nn.AvgPool2d(3, 1, 1, True, False, 2): "AvgPool2d(kernel_size=3, stride=1, padding=1)",
+        nn.AvgPool1d(3): "AvgPool1d(kernel_size=(3,), stride=(3,), padding=(0,))",
+        nn.AdaptiveAvgPool2d((None, 3)): "AdaptiveAvgPool2d(output_size=(None, 3))",
+        nn.ZeroPad2d(2): "ZeroPad2d((2, 2, 2, 2))",
+    }
+    for layer, expected in layers.items():
+        assert repr(layer) == expected
+
+
+def test_padding_mode_circular() -> None:
+    """Kernel [1, 1, 1] over [1, 2, 3, 4] wrapped around: [4+1+2, 1+2+3, 2+3+4, 3+4+1]."""
+    conv = tg.nn.Conv1d(1, 1, 3, padding=1, bias=False, padding_mode="circular")
+    conv.weight.data[...] = 1
+    np.testing.assert_array_equal(
+        conv(Tensor(np.array([[[1.0, 2, 3, 4]]], np.float32))).data.ravel(), [7, 6, 9, 8]
+    )
+
+
+def test_conv_transpose_output_size_picks_the_output_padding() -> None:
+    """Stride 2 maps both 7 and 8 pixels to 4 (kernel 3, padding 1): output_size says which."""
+    up = tg.nn.ConvTranspose2d(1, 1, 3, stride=2, padding=1)
+    x = Tensor(np.ones((1, 1, 4, 4), np.float32))
+    assert up(x).shape == (1, 1, 7, 7) and up(x, output_size=(8, 7)).shape == (1, 1, 8, 7)
+    with pytest.raises(ValueError, match=r"output_size \(9, 9\) is not between \(7, 7\) and \(8, 8\)"):
+        up(x, output_size=(9, 9))
+
+
+def test_layer_arguments_are_checked() -> None:
+    with pytest.raises(ValueError, match=r"Conv2d: in_channels \(3\) must be divisible by groups \(2\)"):
+        tg.nn.Conv2d(3, 4, 3, groups=2)
+    with pytest.raises(ValueError, match="Conv2d: padding_mode must be one of"):
+        tg.nn.Conv2d(3, 4, 3, padding_mode="wrap")
+    with pytest.raises(ValueError, match="Conv1d: out_channels must be a positive integer"):
+        tg.nn.Conv1d(3, 0, 3)
+
+
+class SmallCNN(tg.nn.Module):
+    def __init__(self) -> None:
+        nn = tg.nn
+        self.features = nn.Sequential(
+            nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(4, 8, 3), nn.ReLU()
+        )
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 3))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.features(x))
+
+
+def test_cnn_checkpoint_round_trip(tmp_path) -> None:
+    """A trained CNN saved and loaded into a fresh one (other init) computes the same outputs."""
+    tg.manual_seed(0)
+    model = SmallCNN()
+    x = Tensor(np.random.default_rng(0).standard_normal((5, 1, 8, 8)).astype(np.float32))
+    opt = tg.optim.SGD(model.parameters(), lr=0.1)
+    for _ in range(3):
+        opt.zero_grad()
+        F.cross_entropy(model(x), np.array([0, 1, 2, 0, 1])).backward()
+        opt.step()
+    tg.save(model.state_dict(), tmp_path / "cnn.npz")
+    tg.manual_seed(1)
+    fresh = SmallCNN()
+    assert not np.array_equal(fresh(x).data, model(x).data)
+    fresh.load_state_dict(tg.load(tmp_path / "cnn.npz"))
+    np.testing.assert_array_equal(fresh(x).data, model(x).data)
+    keys = ["features.0.weight", "features.0.bias", "features.3.weight", "features.3.bias"]
+    assert list(fresh.state_dict()) == [*keys, "head.2.weight", "head.2.bias"]

@@ -230,9 +230,7 @@ def _conv_padding(padding: Any, kernel: tuple, stride: tuple, dilation: tuple, o
             raise ValueError(f"{op}: padding must be an int, a tuple, 'valid' or 'same', got {padding!r}")
         if max(stride) > 1:
             raise ValueError(f"{op}: padding='same' needs stride 1, got stride {stride}")
-        # NOTE: an odd total d (k - 1) cannot be split evenly; the extra row goes after, as in PyTorch.
-        totals = [d * (k - 1) for k, d in zip(kernel, dilation)]
-        return tuple((t // 2, t - t // 2) for t in totals)
+        return conv.same_padding(kernel, dilation)
     pads = _at_least(conv.as_ints(padding, len(kernel), "padding", op), 0, "padding", op)
     return tuple((p, p) for p in pads)
 
@@ -564,7 +562,7 @@ def pad(input: Tensor, pad: tuple[int, ...], mode: str = "constant", value: floa
         )
     widths = tuple((amounts[2 * i], amounts[2 * i + 1]) for i in reversed(range(k)))
     sizes = x.shape[x.ndim - k :]
-    if any(n + b + e < 0 for n, (b, e) in zip(sizes, widths)):
+    if any(n < max(-b, 0) + max(-e, 0) for n, (b, e) in zip(sizes, widths)):
         raise ValueError(f"pad: padding {pad} crops more than the input of shape {x.shape} holds")
     if mode == "constant":
         return conv.Pad.apply(x, widths=widths, value=0.0 if value is None else value)

@@ -72,9 +72,11 @@ def _as_arrays(dataset: Any) -> tuple[np.ndarray, ...] | None:
     elif isinstance(dataset, tuple):
         # NOTE: asanyarray keeps ndarray subclasses (and np.memmap) as they are, uncopied.
         arrays = tuple(np.asanyarray(a) for a in dataset)
-    elif isinstance(dataset, list) and dataset and isinstance(dataset[0], np.ndarray):
+    elif isinstance(dataset, list) and dataset and hasattr(dataset[0], "__array__"):  # arrays, Tensors
         # NOTE: [X, y] would otherwise be a dataset of two samples, X and y.
-        shapes = ", ".join(str(np.shape(a)) for a in dataset[:3]) + (", …" if len(dataset) > 3 else "")
+        shapes = ", ".join(str(tuple(getattr(a, "shape", ()))) for a in dataset[:3]) + (
+            ", …" if len(dataset) > 3 else ""
+        )
         raise TypeError(
             f"DataLoader: got a list of {len(dataset)} arrays (shapes {shapes}); pass a tuple (X, y) "
             "to batch arrays side by side, or np.stack(samples) for a list of samples"

@@ -3,6 +3,17 @@
 
 from tinygrad_edu.nn import init, utils
 from tinygrad_edu.nn.container import ModuleDict, ModuleList, Sequential
+from tinygrad_edu.nn.conv import (
+    AdaptiveAvgPool2d,
+    AvgPool1d,
+    AvgPool2d,
+    Conv1d,
+    Conv2d,
+    ConvTranspose2d,
+    MaxPool1d,
+    MaxPool2d,
+    ZeroPad2d,
+)
 from tinygrad_edu.nn.layers import (
     Dropout,
     Flatten,
@@ -21,10 +32,16 @@ from tinygrad_edu.nn.normalization import BatchNorm1d, BatchNorm2d, GroupNorm, L
 from tinygrad_edu.nn.sparse import Embedding
 
 __all__ = [
+    "AdaptiveAvgPool2d",
+    "AvgPool1d",
+    "AvgPool2d",
     "BCELoss",
     "BCEWithLogitsLoss",
     "BatchNorm1d",
     "BatchNorm2d",
+    "Conv1d",
+    "Conv2d",
+    "ConvTranspose2d",
     "CrossEntropyLoss",
     "Dropout",
     "Embedding",
@@ -35,6 +52,8 @@ __all__ = [
     "Linear",
     "LogSoftmax",
     "MSELoss",
+    "MaxPool1d",
+    "MaxPool2d",
     "Module",
     "ModuleDict",
     "ModuleList",
@@ -46,6 +65,7 @@ __all__ = [
     "Softmax",
     "Tanh",
     "Unflatten",
+    "ZeroPad2d",
     "init",
     "utils",
 ]

@@ -3,8 +3,8 @@
 
 Each standardises x over some axes, x̂ = (x - mean) / sqrt(var + eps) with the biased variance
 (the mean of the squared deviations), then applies the learned elementwise map y = γ x̂ + β.
-They are composed of Tensor ops, so their gradients, and the gradients of those, come from the
-ops' own rules.
+The standardisation is one op, `Standardize`, whose backward is written in Tensor ops, so the
+layers have second derivatives too; γ and β are ordinary Tensor ops.
 """
 
 from __future__ import annotations
@@ -14,19 +14,51 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_edu.core import Tensor
+from tinygrad_edu.core import Function, Tensor
+from tinygrad_edu.grad_mode import is_grad_enabled
 from tinygrad_edu.nn import init
 from tinygrad_edu.nn.module import Module, Parameter
 from tinygrad_edu.versions import mark_changed
 
 
-def normalize(x: Tensor, axes: tuple[int, ...], eps: float) -> tuple[Tensor, Tensor, Tensor]:
-    """(x̂, mean, var) with x̂ = (x - mean) / sqrt(var + eps) over `axes` (kept, as length 1),
-    var the biased variance."""
-    mean = x.mean(axes, keepdims=True)
-    centered = x - mean
-    var = (centered * centered).mean(axes, keepdims=True)
-    return centered / (var + eps).sqrt(), mean, var
+class Standardize(Function):
+    """x̂ = (x - μ) / σ over `axes`, with μ = `mean` and 1/σ = `inv_std` = 1/sqrt(var + eps) x's
+    own statistics there (var biased), computed by the caller, which also needs them; the
+    backward differentiates through them as functions of x."""
+
+    @staticmethod
+    def forward(ctx, x, axes, eps, mean, inv_std):
+        ctx.axes, ctx.eps, ctx.inv_std = axes, eps, inv_std
+        return (x - mean) * inv_std
+
+    @staticmethod
+    def backward(ctx, g):
+        """dx = (g - mean(g) - x̂ mean(g x̂)) / σ, the means over `axes`: x̂ moves with x directly
+        (g / σ) and through μ and σ, which take away the parts of g along 1 and along x̂."""
+        xhat, axes = ctx.output, ctx.axes
+        if not is_grad_enabled():
+            # NOTE: nothing is recorded (no create_graph), so the formula runs on the arrays: this
+            # saves the seven op dispatches that would dominate the layer's backward.
+            return Tensor(_standardize_vjp(g.data, xhat.data, ctx.inv_std, axes))
+        # create_graph: 1/σ must be recorded as a function of x, to be differentiated again
+        x = ctx.inputs[0]
+        centered = x - x.mean(axes, keepdims=True)
+        inv_std = ((centered * centered).mean(axes, keepdims=True) + ctx.eps) ** -0.5
+        return _standardize_vjp(g, xhat, inv_std, axes)
+
+
+def _standardize_vjp(g: Any, xhat: Any, inv_std: Any, axes: tuple[int, ...]) -> Any:
+    """Standardize's backward, for Tensors or arrays alike."""
+    return (g - g.mean(axis=axes, keepdims=True) - xhat * (g * xhat).mean(axis=axes, keepdims=True)) * inv_std
+
+
+def normalize(x: Tensor, axes: tuple[int, ...], eps: float) -> tuple[Tensor, np.ndarray, np.ndarray]:
+    """(x̂, mean, var): x̂ = (x - mean) / sqrt(var + eps) over `axes`, and the statistics as arrays
+    (kept dims, var biased)."""
+    mean = x.data.mean(axis=axes, keepdims=True)
+    centered = x.data - mean
+    var = (centered * centered).mean(axis=axes, keepdims=True)
+    return Standardize.apply(x, axes=axes, eps=eps, mean=mean, inv_std=1 / np.sqrt(var + eps)), mean, var
 
 
 def _per_channel(t: Any, ndim: int) -> Any:
@@ -141,7 +173,7 @@ class _BatchNorm(Module):
             )
         xhat, mean, var = normalize(x, (0, *range(2, x.ndim)), self.eps)
         if self.training and self.track_running_stats and self.running_mean is not None:
-            self._track(mean.data.reshape(-1), var.data.reshape(-1), n)
+            self._track(mean.reshape(-1), var.reshape(-1), n)
         return _affine(xhat, self.weight, self.bias, per_channel=True)
 
     def _track(self, mean: np.ndarray, var: np.ndarray, n: int) -> None:

@@ -291,6 +291,13 @@ class Pad(Function):
         return Pad.apply(g, widths=tuple((-b, -e) for b, e in ctx.widths), value=0.0)
 
 
+def same_padding(kernel: tuple[int, ...], dilation: tuple[int, ...]) -> tuple[Pair, ...]:
+    """The (before, after) padding per axis that keeps a stride-1 convolution's output the input's size."""
+    # NOTE: an odd total d (k - 1) cannot be split evenly; the extra row goes after, as in PyTorch.
+    totals = [d * (k - 1) for k, d in zip(kernel, dilation)]
+    return tuple((t // 2, t - t // 2) for t in totals)
+
+
 def as_ints(value: Any, n: int, name: str, op: str) -> tuple[int, ...]:
     """An int or a sequence of n ints (a kernel size, stride, padding) as a tuple of n Python ints."""
     items = tuple(value) if isinstance(value, (tuple, list)) else (value,) * n
