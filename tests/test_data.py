@@ -492,6 +492,12 @@ def test_dataloader_over_a_dataset_object():
     np.testing.assert_array_equal(batches[2][1], [36])
 
 
+def test_dataloader_over_a_list_of_numbers_or_numpy_scalars():
+    """Only a list of arrays is refused (test_bad_inputs.py); scalars are samples, as in PyTorch."""
+    for samples in ([1.0, 2.0, 3.0], [np.float32(1), np.float32(2), np.float32(3)]):
+        np.testing.assert_array_equal(np.concatenate(list(DataLoader(samples, batch_size=2))), [1, 2, 3])
+
+
 def test_dataloader_rejects_bad_arguments():
     with pytest.raises(ValueError, match="batch_size"):
         DataLoader(np.arange(3), batch_size=0)

@@ -72,7 +72,7 @@ def _as_arrays(dataset: Any) -> tuple[np.ndarray, ...] | None:
     elif isinstance(dataset, tuple):
         # NOTE: asanyarray keeps ndarray subclasses (and np.memmap) as they are, uncopied.
         arrays = tuple(np.asanyarray(a) for a in dataset)
-    elif isinstance(dataset, list) and dataset and hasattr(dataset[0], "__array__"):  # arrays, Tensors
+    elif isinstance(dataset, list) and dataset and getattr(dataset[0], "ndim", 0) >= 1:  # arrays, Tensors
         # NOTE: [X, y] would otherwise be a dataset of two samples, X and y.
         shapes = ", ".join(str(tuple(getattr(a, "shape", ()))) for a in dataset[:3]) + (
             ", …" if len(dataset) > 3 else ""
