@@ -101,6 +101,7 @@ def test_buffer_assignment_keeps_it_a_buffer_and_none_leaves_it_out():
         ("training", np.zeros(1), KeyError, "'training': an attribute of that name already exists"),
         ("extra", nn.Parameter(np.zeros(1)), TypeError, "buffer 'extra' cannot be a Parameter"),
         ("extra", [1.0, 2.0], TypeError, "cannot assign a list as buffer 'extra'"),
+        ("extra", np.array(["a"]), TypeError, "buffer 'extra': Tensor: data of dtype <U1 is not numeric"),
     ],
 )
 def test_register_buffer_refuses_bad_names_and_values(name, value, error, match):
@@ -162,10 +163,15 @@ def test_sequential_from_an_ordered_dict_keeps_its_keys_and_slices_keep_the_orig
     assert [n for n, _ in nn.Sequential(a, r, c)[::2].named_children()] == ["0", "2"]
     x = np.array([[0.5, -1.0]], np.float32)
     np.testing.assert_array_equal(model(tg.Tensor(x)).data, c(r(a(tg.Tensor(x)))).data)
-    model[1] = nn.Tanh()  # replaced under its key
-    assert [n for n, _ in model.named_children()] == ["a", "r", "c"] and isinstance(model.r, nn.Tanh)
+    tanh = nn.Tanh()
+    model[1] = tanh  # replaced under its key
+    assert [n for n, _ in model.named_children()] == ["a", "r", "c"] and model.r is tanh
     model.append(nn.Identity())
     assert [n for n, _ in model.named_children()][-1] == "3"
+    del model[0]  # as in PyTorch, deleting renumbers every key
+    assert [n for n, _ in model.named_children()] == ["0", "1", "2"] and list(model)[:2] == [tanh, c]
+    model.insert(0, a)
+    assert list(model)[:3] == [a, tanh, c] and len(model) == 4
 
 
 @pytest.mark.parametrize(
@@ -173,7 +179,7 @@ def test_sequential_from_an_ordered_dict_keeps_its_keys_and_slices_keep_the_orig
     [
         (lambda s: s[2], IndexError, "Sequential: index 2 is out of range for 2 modules"),
         (lambda s: s[-3], IndexError, "index -3 is out of range"),
-        (lambda s: s["0"], TypeError, "indices must be integers or slices, got str"),
+        (lambda s: s["0"], TypeError, "an index must be an integer, got str"),
         (lambda s: s.append(np.zeros(2)), TypeError, "Sequential: ndarray is not a Module"),
         (lambda s: nn.Sequential(OrderedDict([("a.b", nn.ReLU())])), KeyError, "contain no '.'"),
         (lambda s: nn.Sequential({"forward": nn.ReLU()}), KeyError, "'forward': an attribute"),

@@ -36,7 +36,7 @@ class _Ordered(Module):
         try:
             i = operator.index(idx)
         except TypeError:
-            raise TypeError(f"{name}: indices must be integers or slices, got {type(idx).__name__}") from None
+            raise TypeError(f"{name}: an index must be an integer, got {type(idx).__name__}") from None
         if not -len(items) <= i < len(items):
             raise IndexError(f"{name}: index {i} is out of range for {len(items)} modules")
         return items[i][0]
@@ -49,6 +49,25 @@ class _Ordered(Module):
 
     def __setitem__(self, idx: int, module: Module) -> None:
         setattr(self, self._key(idx), _checked(module, type(self).__name__))
+
+    def __delitem__(self, idx: int | slice) -> None:
+        """Remove modules; the rest are renumbered "0", "1", … (PyTorch's rule, for Sequential too)."""
+        if not isinstance(idx, slice):
+            self._key(idx)  # the type and range checks, with this class's message
+        kept = list(self)
+        del kept[idx]
+        self._renumber(kept)
+
+    def insert(self, index: int, module: Module) -> None:
+        """Insert `module` before position `index`; all are renumbered "0", "1", …"""
+        modules = list(self)
+        modules.insert(index, _checked(module, type(self).__name__))
+        self._renumber(modules)
+
+    def _renumber(self, modules: list[Module]) -> None:
+        for key, _ in self._items():
+            delattr(self, key)
+        self.extend(modules)
 
     def append(self, module: Module) -> _Ordered:
         """Add `module` at the end, under the key str(len(self))."""
@@ -97,23 +116,6 @@ class ModuleList(_Ordered):
         if isinstance(idx, slice):
             return ModuleList(list(self)[idx])  # renumbered from 0, as in PyTorch
         return getattr(self, self._key(idx))
-
-    def __delitem__(self, idx: int | slice) -> None:
-        if not isinstance(idx, slice):
-            self._key(idx)  # the type and range checks, with this class's message
-        kept = list(self)
-        del kept[idx]
-        self._renumber(kept)
-
-    def insert(self, index: int, module: Module) -> None:
-        modules = list(self)
-        modules.insert(index, _checked(module, "ModuleList"))
-        self._renumber(modules)
-
-    def _renumber(self, modules: list[Module]) -> None:
-        for key, _ in self._items():
-            delattr(self, key)
-        self.extend(modules)
 
     def __iadd__(self, modules: Iterable[Module]) -> ModuleList:
         return self.extend(modules)

@@ -76,7 +76,10 @@ def _buffer(owner: str, name: str, value: Any) -> Tensor | None:
     if value is None or (isinstance(value, Tensor) and not isinstance(value, Parameter)):
         return value
     if isinstance(value, np.ndarray):
-        return Tensor(value)
+        try:
+            return Tensor(value)
+        except TypeError as e:  # a dtype a Tensor cannot hold (strings, objects, complex)
+            raise TypeError(f"{owner}: buffer {name!r}: {e}") from None
     raise TypeError(
         f"{owner}: cannot assign a {type(value).__name__} as buffer {name!r} "
         "(a Tensor, an np.ndarray or None expected)"
