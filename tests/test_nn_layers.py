@@ -111,6 +111,29 @@ def test_register_buffer_refuses_bad_names_and_values(name, value, error, match)
     assert "extra" not in dict(m.named_buffers())
 
 
+def test_register_parameter_and_add_module():
+    m = Counter()
+    m.register_parameter("shift", nn.Parameter(np.zeros(2, np.float32)))
+    m.register_parameter("unused", None)
+    m.add_module("head", nn.Linear(2, 1))
+    assert [n for n, _ in m.named_parameters()] == [
+        "scale",
+        "shift",
+        "child.weight",
+        "child.bias",
+        "head.weight",
+        "head.bias",
+    ]
+    with pytest.raises(TypeError, match="cannot register a Tensor as parameter 'w'"):
+        m.register_parameter("w", tg.Tensor([1.0]))
+    with pytest.raises(KeyError, match="parameter name 'steps': an attribute of that name already exists"):
+        m.register_parameter("steps", nn.Parameter(np.zeros(1)))
+    with pytest.raises(KeyError, match="module name 'scale': an attribute of that name already exists"):
+        m.add_module("scale", nn.ReLU())
+    with pytest.raises(TypeError, match="Counter: ndarray is not a Module"):
+        m.add_module("x", np.zeros(1))
+
+
 def test_apply_visits_children_before_parents_and_returns_self():
     model = nn.Sequential(nn.Linear(2, 3), nn.Sequential(nn.ReLU(), nn.Linear(3, 1)))
     seen: list[str] = []

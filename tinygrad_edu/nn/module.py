@@ -184,6 +184,17 @@ class Module:
 
     register_module = add_module
 
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Register `param` as the parameter `name` (the same as `setattr(self, name, param)`);
+        None reserves the name, as for a layer built without a bias."""
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(
+                f"{type(self).__name__}: cannot register a {type(param).__name__} as parameter {name!r} "
+                "(a Parameter or None expected; wrap it: nn.Parameter(tensor))"
+            )
+        self._check_new_name(name, "parameter", isinstance(getattr(self, name, None), Parameter))
+        setattr(self, name, param)
+
     def register_buffer(self, name: str, tensor: Tensor | np.ndarray | None, persistent: bool = True) -> None:
         """Register state that is not trained (BatchNorm's running statistics): `state_dict()`
         saves it unless `persistent=False`, `load_state_dict()` loads it, `named_buffers()` lists
