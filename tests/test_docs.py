@@ -1,5 +1,9 @@
 """Every ```python block of README.md and docs/*.md runs, so the docs cannot rot.
 
+Every docs page ends with an "## Exercises" section of two or three exercises, each with its
+answer folded in a <details> block that holds code; that code runs like any other block, so the
+answers are checked too (they assert what they claim).
+
 Each block is its own test (id: file and line). The blocks of one file share a namespace and run
 in order, as a reader would type them, in a temporary directory (files they write land there).
 A block opts out only with a `<!-- no-test -->` line just above its fence: keep that for blocks
@@ -14,7 +18,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+PAGES = sorted((ROOT / "docs").glob("*.md"))
+FILES = [ROOT / "README.md", *PAGES]
 NO_TEST = "<!-- no-test -->"
 _FENCE = re.compile(r"^```python[ \t]*\n(.*?)^```[ \t]*$", re.DOTALL | re.MULTILINE)
 
@@ -94,3 +99,23 @@ def test_blocks_are_found():
     )
     assert code_blocks(text) == [(3, "x = 1\n", False), (8, "download()\n", True)]
     assert any(p.parent.name == "docs" for p in FILES)
+
+
+_DETAILS = re.compile(r"^<details>\n(.*?)^</details>[ \t]*$", re.DOTALL | re.MULTILINE)
+
+
+@pytest.mark.parametrize("path", PAGES, ids=lambda p: p.name)
+def test_page_ends_with_exercises_whose_answers_run(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    _, found, exercises = text.rpartition("\n## Exercises\n")
+    assert found, f"{path.name}: no '## Exercises' section"
+    assert "\n## " not in exercises, f"{path.name}: '## Exercises' must be the last section"
+    answers = _DETAILS.findall(exercises)
+    assert 2 <= len(answers) <= 3, f"{path.name}: {len(answers)} answers in <details>, expected 2 or 3"
+    assert exercises.count("\n### ") == len(answers), f"{path.name}: one '### ' heading per exercise"
+    for answer in answers:
+        assert "<summary>" in answer, f"{path.name}: an answer without <summary>"
+        blocks = code_blocks(answer)
+        assert blocks and not any(skipped for _, _, skipped in blocks), (
+            f"{path.name}: each answer holds code that the docs test runs (no {NO_TEST})"
+        )
