@@ -29,8 +29,17 @@ from tinygrad_edu.ops import conv as conv_ops
 pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")
 
 
+class Seeded:
+    """A drawn case whose arrays come from its own seed (hypothesis shrinks the seed too)."""
+
+    seed: int
+
+    def rng(self) -> np.random.Generator:
+        return np.random.default_rng(self.seed)
+
+
 @dataclass(frozen=True)
-class Case:
+class Case(Seeded):
     """One sliding-window configuration; 1-D cases have 1-tuples."""
 
     n: int
@@ -49,9 +58,6 @@ class Case:
     @property
     def dims(self) -> int:
         return len(self.size)
-
-    def rng(self) -> np.random.Generator:
-        return np.random.default_rng(self.seed)
 
 
 @st.composite
@@ -103,7 +109,7 @@ def window_test(
     """A hypothesis test of `op(*tensors, case)` against `reference(*arrays, case)`, in float64:
     values to 1e-10, first derivatives by gradcheck, second derivatives by gradchecking
     `x ↦ grad(Σ op(x) ⊙ v, inputs, create_graph=True)` in every input and in v. Cases come
-    from `cases(pool, dims)` unless another `strategy` is given (its cases need a `.rng()`)."""
+    from `cases(pool, dims)` unless another `strategy` is given (of Seeded cases)."""
 
     @settings(max_examples=max_examples)
     @given(case=cases(pool=pool, dims=dims) if strategy is None else strategy)
@@ -286,15 +292,12 @@ test_avg_pool_not_counting_padding = window_test(
 
 
 @dataclass(frozen=True)
-class PadCase:
+class PadCase(Seeded):
     shape: tuple[int, ...]
     pad: tuple[int, ...]
     mode: str
     value: float | None
     seed: int
-
-    def rng(self) -> np.random.Generator:
-        return np.random.default_rng(self.seed)
 
 
 @st.composite
@@ -349,13 +352,10 @@ test_pad = window_test(
 
 
 @dataclass(frozen=True)
-class AdaptiveCase:
+class AdaptiveCase(Seeded):
     shape: tuple[int, ...]
     output_size: tuple[int | None, int | None]
     seed: int
-
-    def rng(self) -> np.random.Generator:
-        return np.random.default_rng(self.seed)
 
 
 def adaptive_loop(x: np.ndarray, c: AdaptiveCase) -> np.ndarray:
