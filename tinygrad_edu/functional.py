@@ -183,14 +183,16 @@ def _spatial_input(input: Any, dims: int, op: str) -> tuple[Tensor, bool]:
     return (x.unsqueeze(0), True) if x.ndim == dims + 1 else (x, False)
 
 
-def _at_least(values: tuple[int, ...], low: int, name: str, op: str) -> tuple[int, ...]:
+def _ints(value: Any, n: int, name: str, op: str, low: int) -> tuple[int, ...]:
+    """PyTorch's int-or-tuple argument as n ints, each at least `low`."""
+    values = conv.as_ints(value, n, name, op)
     if min(values) < low:
         raise ValueError(f"{op}: {name} must be at least {low}, got {values}")
     return values
 
 
 def _window(
-    op: str, kernel: tuple[int, ...], stride: tuple[int, ...], dilation: tuple[int, ...], padding: tuple
+    kernel: tuple[int, ...], stride: tuple[int, ...], dilation: tuple[int, ...], padding: tuple
 ) -> conv.Window:
     """A 2-D Window; 1-D arguments become a window of height 1 over the last axis."""
     lift = 2 - len(kernel)
@@ -208,13 +210,11 @@ def _unlifted(y: Tensor, dims: int, unbatched: bool) -> Tensor:
     return y.squeeze(0) if unbatched else y
 
 
-def _check_fits(op: str, x: Tensor, win: conv.Window, spatial: int) -> None:
+def _check_fits(op: str, x: Tensor, kernel: tuple, dilation: tuple, widths: tuple) -> None:
     """The (dilated) kernel must fit in the padded input at least once."""
-    size = x.shape[2:]
-    padded = win.padded_size((1,) * (2 - spatial) + size)[2 - spatial :]
-    span = win.span[2 - spatial :]
-    if any(p < s for p, s in zip(padded, span)):
-        kernel = win.kernel[2 - spatial :]
+    padded = tuple(n + b + e for n, (b, e) in zip(x.shape[2:], widths))
+    span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
+    if any(p < e for p, e in zip(padded, span)):
         raise ValueError(
             f"{op}: the kernel of size {kernel} (spanning {span} with dilation) is larger than the "
             f"padded input of size {padded} (input of shape {x.shape})"
@@ -231,8 +231,7 @@ def _conv_padding(padding: Any, kernel: tuple, stride: tuple, dilation: tuple, o
         if max(stride) > 1:
             raise ValueError(f"{op}: padding='same' needs stride 1, got stride {stride}")
         return conv.same_padding(kernel, dilation)
-    pads = _at_least(conv.as_ints(padding, len(kernel), "padding", op), 0, "padding", op)
-    return tuple((p, p) for p in pads)
+    return tuple((p, p) for p in _ints(padding, len(kernel), "padding", op, 0))
 
 
 def _conv_weight(
@@ -278,10 +277,10 @@ def _conv(op: str, dims: int, input, weight, bias, stride, padding, dilation, gr
     x, unbatched = _spatial_input(input, dims, op)
     w, b, groups = _conv_weight(op, x, weight, bias, groups, dims, transposed=False)
     kernel = w.shape[2:]
-    stride = _at_least(conv.as_ints(stride, dims, "stride", op), 1, "stride", op)
-    dilation = _at_least(conv.as_ints(dilation, dims, "dilation", op), 1, "dilation", op)
-    win = _window(op, kernel, stride, dilation, _conv_padding(padding, kernel, stride, dilation, op))
-    _check_fits(op, x, win, dims)
+    stride, dilation = _ints(stride, dims, "stride", op, 1), _ints(dilation, dims, "dilation", op, 1)
+    widths = _conv_padding(padding, kernel, stride, dilation, op)
+    _check_fits(op, x, kernel, dilation, widths)
+    win = _window(kernel, stride, dilation, widths)
     y = conv.Conv2d.apply(_lifted(x, dims), _lifted(w, dims), *b, win=win, groups=groups)
     return _unlifted(y, dims, unbatched)
 
@@ -338,10 +337,8 @@ def conv_transpose2d(
     op = "conv_transpose2d"
     x, unbatched = _spatial_input(input, 2, op)
     w, b, groups = _conv_weight(op, x, weight, bias, groups, 2, transposed=True)
-    stride = _at_least(conv.as_ints(stride, 2, "stride", op), 1, "stride", op)
-    dilation = _at_least(conv.as_ints(dilation, 2, "dilation", op), 1, "dilation", op)
-    pads = _at_least(conv.as_ints(padding, 2, "padding", op), 0, "padding", op)
-    extra = _at_least(conv.as_ints(output_padding, 2, "output_padding", op), 0, "output_padding", op)
+    stride, dilation = _ints(stride, 2, "stride", op, 1), _ints(dilation, 2, "dilation", op, 1)
+    pads, extra = _ints(padding, 2, "padding", op, 0), _ints(output_padding, 2, "output_padding", op, 0)
     if any(e >= max(s, d) for e, s, d in zip(extra, stride, dilation)):
         raise ValueError(
             f"{op}: output_padding {extra} must be smaller than "
@@ -371,20 +368,15 @@ def _pool_window(
     """The pooling window, PyTorch's rules: stride defaults to the kernel size, padding is at most
     half the kernel, and with ceil_mode a last partial window counts if it starts inside the
     input or the padding before it."""
-    kernel = _at_least(conv.as_ints(kernel_size, dims, "kernel_size", op), 1, "kernel_size", op)
-    stride = kernel if stride is None else conv.as_ints(stride, dims, "stride", op)
-    stride = _at_least(stride, 1, "stride", op)
-    dilation = _at_least(conv.as_ints(dilation, dims, "dilation", op), 1, "dilation", op)
-    pads = _at_least(conv.as_ints(padding, dims, "padding", op), 0, "padding", op)
+    kernel = _ints(kernel_size, dims, "kernel_size", op, 1)
+    stride = kernel if stride is None else _ints(stride, dims, "stride", op, 1)
+    dilation = _ints(dilation, dims, "dilation", op, 1)
+    pads = _ints(padding, dims, "padding", op, 0)
     if any(2 * p > k for p, k in zip(pads, kernel)):
         raise ValueError(f"{op}: padding {pads} must be at most half the kernel size {kernel}")
+    _check_fits(op, x, kernel, dilation, tuple((p, p) for p in pads))
     sizes = x.shape[2:]
     span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
-    if any(n + 2 * p < e for n, p, e in zip(sizes, pads, span)):
-        raise ValueError(
-            f"{op}: the kernel of size {kernel} (spanning {span} with dilation) is larger than the "
-            f"padded input of size {tuple(n + 2 * p for n, p in zip(sizes, pads))} (input of shape {x.shape})"
-        )
     outs = []
     for n, p, e, s in zip(sizes, pads, span, stride):
         out = -(-(n + 2 * p - e) // s) + 1 if ceil_mode else (n + 2 * p - e) // s + 1
@@ -394,7 +386,7 @@ def _pool_window(
     # NOTE: the padding after is set so that exactly `out` windows fit: larger with ceil_mode (the
     # partial window), smaller when the last rows are in no window (a crop, harmless).
     widths = tuple((p, (o - 1) * s + e - n - p) for n, p, e, s, o in zip(sizes, pads, span, stride, outs))
-    return _window(op, kernel, stride, dilation, widths)
+    return _window(kernel, stride, dilation, widths)
 
 
 def _max_pool(op: str, dims: int, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
@@ -451,30 +443,26 @@ def max_pool1d(
 def _avg_pool(op, dims, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
     x, unbatched = _spatial_input(input, dims, op)
     win = _pool_window(op, x, dims, kernel_size, stride, padding, 1, ceil_mode)
+    sizes = (1,) * (2 - dims) + x.shape[2:]
     if divisor_override is not None:
-        if isinstance(divisor_override, bool) or not isinstance(divisor_override, (int, np.integer)):
-            raise TypeError(f"{op}: divisor_override must be an int, got {divisor_override!r}")
-        _at_least((divisor_override,), 1, "divisor_override", op)
-        divisor = np.asarray(divisor_override, dtype=x.dtype)
+        divisor = np.asarray(_ints(divisor_override, 1, "divisor_override", op, 1)[0], dtype=x.dtype)
     else:
-        # PyTorch's count per window: the padding counts (count_include_pad), the part of a
-        # ceil_mode window beyond the padding never does
-        counts = []
-        for n, k, s, (p, _), o in zip(
-            x.shape[2:],
-            win.kernel[-dims:],
-            win.stride[-dims:],
-            win.padding[-dims:],
-            win.out_size((1,) * (2 - dims) + x.shape[2:])[-dims:],
-        ):
-            start = np.arange(o) * s - p
-            end = np.minimum(start + k, n + p)
-            inside = np.minimum(end, n) - np.maximum(start, 0)
-            counts.append(end - start if count_include_pad else inside)
-        divisor = np.multiply.outer(*counts) if dims == 2 else counts[0]
-        divisor = divisor.astype(x.dtype)
-    y = conv.WindowSum.apply(_lifted(x, dims), win=win)
-    return _unlifted(y, dims, unbatched) / Tensor(divisor)
+        counts = [
+            _window_counts(n, k, s, p, o, count_include_pad)
+            for n, k, s, (p, _), o in zip(sizes, win.kernel, win.stride, win.padding, win.out_size(sizes))
+        ]
+        divisor = np.multiply.outer(*counts).astype(x.dtype)
+    y = conv.WindowSum.apply(_lifted(x, dims), win=win) / Tensor(divisor)
+    return _unlifted(y, dims, unbatched)
+
+
+def _window_counts(n: int, k: int, s: int, p: int, out: int, count_include_pad: bool) -> np.ndarray:
+    """How many of each window's k positions along an axis of n count for its mean (PyTorch's
+    rule): those inside the padded axis, or only those inside the axis. The part of a ceil_mode
+    window beyond the padding never counts."""
+    start = np.arange(out) * s - p
+    end = np.minimum(start + k, n + p)
+    return end - start if count_include_pad else np.minimum(end, n) - np.maximum(start, 0)
 
 
 def avg_pool2d(
@@ -523,7 +511,7 @@ def adaptive_avg_pool2d(input: Tensor, output_size: Size | tuple[int | None, int
     x, unbatched = _spatial_input(input, 2, op)
     sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size,) * 2
     sizes = tuple(n if o is None else o for o, n in zip(sizes, x.shape[2:]))
-    out = _at_least(conv.as_ints(sizes, 2, "output_size", op), 1, "output_size", op)
+    out = _ints(sizes, 2, "output_size", op, 1)
     a_h, a_w = (_averaging_matrix(n, o, x.dtype) for n, o in zip(x.shape[2:], out))
     y = Tensor(a_h) @ x @ Tensor(a_w.T)
     return y.squeeze(0) if unbatched else y
