@@ -5,7 +5,7 @@ written by hand, and the three ways to write a convolution's matrix product.
 
 1. Formulations: the forward (W times the patch matrix), the weight gradient (g times the
    patch matrix transposed, summed over the batch) and the input gradient's columns (Wᵀ times
-   g), each as np.matmul on the layout conv_ops uses, as np.tensordot and as
+   g), each as np.matmul on the layout ops/conv.py uses, as np.tensordot and as
    np.einsum(optimize=True) on the patch view. The op keeps the fastest.
 2. The ops against the same computation written by hand in numpy (im2col with
    sliding_window_view, one matmul, col2im by kernel taps; max-pooling by reshaping the 2x2
@@ -66,7 +66,7 @@ def three_ways(c: int, h: int, o: int, k: int, p: int) -> dict[str, dict[str, Ca
     w = rng.standard_normal((o, c, k, k)).astype(np.float32)
     view = sliding_window_view(np.pad(x, ((0, 0), (0, 0), (p, p), (p, p))), (k, k), axis=(2, 3))  # no copy
     oh = view.shape[2]
-    cols = view.transpose(0, 1, 4, 5, 2, 3).reshape(N, c * k * k, oh * oh)  # the copy conv_ops makes
+    cols = view.transpose(0, 1, 4, 5, 2, 3).reshape(N, c * k * k, oh * oh)  # the copy ops/conv.py makes
     g = rng.standard_normal((N, o, oh, oh)).astype(np.float32)
     w2, g3 = w.reshape(o, -1), g.reshape(N, o, -1)
     return {

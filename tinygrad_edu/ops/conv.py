@@ -12,7 +12,7 @@ so every backward is another op of this module and higher derivatives come for f
     WindowSum         each window's sum (average pooling, before the division)   backward: Spread
     Pad               constant padding (negative crops)   backward: Pad with the widths negated
 
-Conventions as in ops.py: `x` input, `w` weight, `g` upstream gradient dL/d(out).
+Conventions as in the other op modules: `x` input, `w` weight, `g` upstream gradient dL/d(out).
 """
 
 from __future__ import annotations
