@@ -39,6 +39,8 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 
+from tinygrad_edu.rng import seeded
+
 ACTIVATIONS = ("relu", "sigmoid", "tanh")
 OUTPUT_ACTIVATIONS = ("none", "softmax", "sigmoid")
 LOSSES = ("cross_entropy", "mse", "bce")
@@ -192,6 +194,11 @@ def check(cfg: Config) -> Config:
         raise ValueError("epochs and step_size must be >= 1 and batch_size >= 0")
     if not 0 < cfg.lr < math.inf or len(cfg.betas) != 2:
         raise ValueError(f"lr must be finite and > 0, and betas two numbers: lr {cfg.lr}, betas {cfg.betas}")
+    if not 0 < cfg.gamma < math.inf:
+        raise ValueError(f"gamma must be finite and > 0, got {cfg.gamma}")
+    if cfg.weight_decay is not None and not 0 <= cfg.weight_decay < math.inf:
+        raise ValueError(f"weight_decay must be finite and >= 0, got {cfg.weight_decay}")
+    seeded(cfg.seed, "seed")  # a seed PyTorch would refuse is refused before any data is loaded
     if not 0 <= cfg.dropout < 1:
         raise ValueError(f"dropout must be in [0, 1), got {cfg.dropout}")
     if cfg.dropout and not cfg.hidden:

@@ -10,18 +10,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import mnist_common
+import mnist_mlp
+import mnist_plots
 import numpy as np
 import pytest
+from mnist_presets import PRESETS, with_overrides
 
 import tinygrad_edu as tg
 from tinygrad_edu.data import download
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-sys.path.insert(0, str(EXAMPLES))
-
-import mnist_mlp  # noqa: E402
-import mnist_plots  # noqa: E402
-from mnist_presets import PRESETS, with_overrides  # noqa: E402
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -83,7 +82,9 @@ def test_save_writes_npz_and_json_that_rebuild_an_identical_model(trained):
     for key, value in tg.load(path).items():
         np.testing.assert_array_equal(value, result.model.state_dict()[key])
     x = result.data.x_test[:200]
-    np.testing.assert_array_equal(model(mnist_mlp.inputs(x)).data, result.model(mnist_mlp.inputs(x)).data)
+    np.testing.assert_array_equal(
+        model(mnist_common.inputs(x)).data, result.model(mnist_common.inputs(x)).data
+    )
 
 
 def test_load_model_without_its_json_says_what_is_missing(tmp_path):
@@ -210,6 +211,14 @@ def test_explicit_options_override_the_preset():
         ["--gamma", "0.1"],
         ["--dropout", "0.5", "--hidden", "none"],  # no hidden layer to drop from
         ["--save", "model.json"],  # the architecture file's name: refused before training, not after
+        ["--schedule", "step", "--gamma", "-1"],  # would make the learning rate negative
+        ["--schedule", "step", "--gamma", "nan"],
+        ["--weight-decay", "inf"],
+        ["--seed", str(2**64)],  # PyTorch's range is [-2**63, 2**64): refused before the data loads
+        ["--save", "/proc/model.npz"],  # nothing can be created there, not even by root
+        ["--save", "/etc/hostname/model.npz"],  # under a regular file
+        ["--save", "/tmp"],  # a folder, not a weights file
+        ["--plots", "/etc/hostname"],  # a file, not a folder
     ],
 )
 def test_inconsistent_options_are_rejected(argv, capsys):
@@ -235,7 +244,7 @@ def _closed_port() -> int:
 
 
 def test_no_data_and_no_download_falls_back_to_the_subset_loudly(no_mnist_anywhere, capsys):
-    mnist = mnist_mlp.load_data(no_mnist_anywhere, download=False)
+    mnist = mnist_common.load_data(no_mnist_anywhere, download=False)
     assert mnist.source.startswith("bundled subset")
     err = capsys.readouterr().err
     assert "WARNING: MNIST was not found" in err and "--no-download" in err and "FALLING BACK" in err
@@ -243,7 +252,7 @@ def test_no_data_and_no_download_falls_back_to_the_subset_loudly(no_mnist_anywhe
 
 def test_unreachable_mirrors_fall_back_to_the_subset_loudly(no_mnist_anywhere, monkeypatch, capsys):
     monkeypatch.setattr(download, "MIRRORS", (f"http://127.0.0.1:{_closed_port()}/",))
-    mnist = mnist_mlp.load_data(no_mnist_anywhere, download=True)
+    mnist = mnist_common.load_data(no_mnist_anywhere, download=True)
     assert mnist.source.startswith("bundled subset")
     err = capsys.readouterr().err
     assert "could not be downloaded" in err and "127.0.0.1" in err and "FALLING BACK" in err
@@ -255,7 +264,7 @@ def test_a_cache_folder_that_cannot_be_made_falls_back_to_the_subset(no_mnist_an
     """HOME is a file, so ~/.cache/... cannot be created: no mirror is asked, the run goes on."""
     home = Path(os.environ["HOME"])
     home.write_text("not a folder")
-    mnist = mnist_mlp.load_data(no_mnist_anywhere, download=True)
+    mnist = mnist_common.load_data(no_mnist_anywhere, download=True)
     assert mnist.source.startswith("bundled subset")
     err = capsys.readouterr().err
     assert "cannot download into" in err and str(home) in err and "fetching" not in err
@@ -279,3 +288,29 @@ def test_default_mlp_one_epoch_on_full_mnist_reaches_96_percent():
     result = mnist_mlp.run(cfg, download=False, show_progress=False)
     assert len(result.data.x_train) == 60_000 and len(result.data.x_test) == 10_000, result.data.source
     assert result.test_acc >= 0.96
+
+
+def test_a_nan_loss_stops_the_run_with_an_error_and_saves_nothing(tmp_path):
+    """--lr 1e308 is finite, so it is accepted; the loss becomes NaN within a step or two, and the
+    run must stop with a non-zero status instead of reporting 10% accuracy, leaving a previous
+    checkpoint at the --save path as it was."""
+    good = tmp_path / "model.npz"
+    good.write_bytes(b"a good model")
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / "mnist_mlp.py"), "--subset", "--epochs", "1", "--no-progress",
+         "--optimizer", "sgd", "--lr", "1e308", "--save", str(good)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode != 0
+    assert "the loss became" in done.stderr and "epoch 1, batch" in done.stderr
+    assert "RESULT" not in done.stdout
+    assert good.read_bytes() == b"a good model" and not good.with_suffix(".json").exists()
+
+
+def test_an_empty_training_split_is_named_before_training():
+    empty = tg.data.MNIST(
+        np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.int64), np.zeros((3, 28, 28), np.uint8),
+        np.zeros(3, np.int64), "an empty file",
+    )  # fmt: skip
+    with pytest.raises(ValueError, match="training split of an empty file has no images"):
+        mnist_common.Data.from_mnist(empty)

@@ -1,0 +1,361 @@
+"""What the MNIST examples share: the clock, BLAS threads, data, progress, optimizers, options,
+checkpoints and the summary line. `mnist_mlp.py` and `mnist_cnn.py` are thin command lines on it.
+
+Import this module before numpy is used much: `START` is read from the process's own start time,
+so the wall time that the examples print includes the interpreter, the imports and data loading.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+import tempfile
+import textwrap
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import tinygrad_edu as tg
+from tinygrad_edu import optim
+from tinygrad_edu.data import (
+    MNIST,
+    DataLoader,
+    DownloadError,
+    flatten,
+    load_mnist,
+    load_mnist_subset,
+    to_float,
+)
+from tinygrad_edu.fileio import atomic_write, writable
+from tinygrad_edu.optim.lr_scheduler import CosineAnnealingLR, LRScheduler, StepLR
+from tinygrad_edu.train import Callback, History, evaluate, fit
+
+try:
+    from tqdm import tqdm
+except ImportError:  # tqdm comes with the `examples` extra; without it, plain lines
+    tqdm = None
+
+
+def process_start() -> float:
+    """When this process started, on the `time.perf_counter()` clock (psutil, from the `examples`
+    extra, reads it from the OS; without it, the time this module was imported)."""
+    try:
+        import psutil
+    except ImportError:
+        return time.perf_counter()
+    return time.perf_counter() - (time.time() - psutil.Process().create_time())
+
+
+START = process_start()
+
+
+def limit_blas_threads() -> None:
+    """Run numpy's BLAS on one thread, unless OPENBLAS_NUM_THREADS / OMP_NUM_THREADS says otherwise.
+
+    NOTE: numpy's OpenBLAS runs every matrix product on one thread per core. The products here are
+    small (a batch of 128 by a few hundred units), so the threads mostly wait for one another, and
+    when another process keeps a core busy they wait much longer: on a loaded 2-core machine an
+    epoch took 10x longer with 2 threads than with 1, and on an idle one 1 thread is as fast.
+    threadpoolctl (the `examples` extra) sets it after numpy is loaded, so no import order matters.
+    """
+    if any(v in os.environ for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")):
+        return
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return
+    threadpool_limits(limits=1, user_api="blas")
+
+
+# ---- data -----------------------------------------------------------------------------------
+def load_data(data_dir: str | None = None, subset: bool = False, download: bool = True) -> MNIST:
+    """Full MNIST (found or downloaded), or the bundled subset if asked for, or if neither works."""
+    if subset:
+        return load_mnist_subset()
+    try:
+        return load_mnist(data_dir, download=download)
+    except (FileNotFoundError, DownloadError) as e:
+        subset = load_mnist_subset()
+        warn_fallback(e, download, subset)
+        return subset
+
+
+def warn_fallback(error: Exception, download: bool, subset: MNIST) -> None:
+    rule = "!" * 88
+    why = "and could not be downloaded" if download else "and --no-download forbids downloading it"
+    print(
+        f"\n{rule}\nWARNING: MNIST was not found {why}:\n\n"
+        + textwrap.indent(str(error), "    ")
+        + f"\n\nFALLING BACK to the small subset bundled with tinygrad_edu ({len(subset.train_images):,} "
+        f"training and {len(subset.test_images):,} test images).\nAccuracies on it are lower than on "
+        "full MNIST and are NOT comparable with the presets' table.\n"
+        f"{rule}\n",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def inputs(x: np.ndarray) -> tg.Tensor:
+    """The network's input for rows of pixels: float32 in [0, 1] (uint8 rows are scaled here)."""
+    return tg.Tensor(x if x.dtype == np.float32 else to_float(x))
+
+
+@dataclass
+class Data:
+    """MNIST as the network takes it: one row of 784 pixels per image, labels 0..9.
+
+    The rows stay uint8 and `inputs` scales each batch as it is used: converting all 60,000
+    images to float32 up front costs more (~0.4 s, mostly first-touching 188 MB) than a few
+    epochs of converting batches. Full-batch training feeds the same batch at every step, so
+    it converts once (`as_float=True`).
+    """
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    test_images: np.ndarray
+    source: str
+
+    @classmethod
+    def from_mnist(cls, mnist: MNIST, as_float: bool = False) -> Data:
+        if len(mnist.train_images) == 0:
+            raise ValueError(f"mnist: the training split of {mnist.source} has no images to train on")
+        if mnist.test_labels is None:
+            raise ValueError(f"mnist: the test split of {mnist.source} has no labels to score against")
+        x_train = flatten(to_float(mnist.train_images) if as_float else mnist.train_images)
+        return cls(
+            x_train,
+            mnist.train_labels,
+            flatten(mnist.test_images),
+            mnist.test_labels,
+            mnist.test_images,
+            mnist.source,
+        )
+
+
+# ---- training -------------------------------------------------------------------------------
+def make_optimizer(cfg: Any, params: list) -> optim.Optimizer:
+    kwargs = {} if cfg.weight_decay is None else {"weight_decay": cfg.weight_decay}
+    if cfg.optimizer == "sgd":
+        return optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov, **kwargs)
+    if cfg.optimizer == "rmsprop":
+        return optim.RMSprop(params, lr=cfg.lr, momentum=cfg.momentum, **kwargs)
+    adam = optim.Adam if cfg.optimizer == "adam" else optim.AdamW
+    return adam(params, lr=cfg.lr, betas=cfg.betas, **kwargs)
+
+
+def make_scheduler(cfg: Any, opt: optim.Optimizer, steps: int) -> tuple[LRScheduler | None, bool]:
+    """(scheduler, stepped after every batch?) for `steps` batches per epoch. cosine anneals the
+    lr to 0 over the whole run, batch by batch (a few epochs are too few steps for a per-epoch
+    cosine); step multiplies it by gamma every step_size epochs."""
+    if cfg.schedule == "cosine":
+        return CosineAnnealingLR(opt, T_max=cfg.epochs * steps), True
+    if cfg.schedule == "step":
+        return StepLR(opt, step_size=cfg.step_size, gamma=cfg.gamma), False
+    return None, False
+
+
+class Progress(Callback):
+    """Live loss and accuracy: a tqdm bar on a terminal, else a plain line per logged epoch."""
+
+    def __init__(self, cfg: Any, steps: int, enabled: bool) -> None:
+        self.unit = "iteration" if cfg.full_batch else "epoch"
+        self.epochs = cfg.epochs
+        self.eval_every = max(1, cfg.epochs // 100) if cfg.full_batch else 1
+        self.log_every = self.eval_every * max(1, cfg.epochs // self.eval_every // 20)
+        use_bar = enabled and tqdm is not None and sys.stdout.isatty()
+        self.bar = tqdm(total=steps, unit="step", dynamic_ncols=True) if use_bar else None
+        self.start = time.perf_counter()
+        self.last_test = ""
+
+    def on_batch(self, epoch: int, loss: float, acc: float) -> None:
+        if self.bar is not None:
+            self.bar.set_description(f"{self.unit} {epoch}/{self.epochs}", refresh=False)
+            self.bar.set_postfix_str(f"loss {loss:.4f}  acc {acc:.2%}{self.last_test}", refresh=False)
+            self.bar.update(1)
+
+    def on_evaluated(self, h: History) -> None:
+        epoch = h.epoch[-1]
+        self.last_test = f"  test acc {h.test_acc[-1]:.2%}"
+        line = (
+            f"{self.unit} {epoch:>{len(str(self.epochs))}}/{self.epochs}  loss {h.train_loss[-1]:.4f}  "
+            f"acc {h.train_acc[-1]:.2%}  test loss {h.test_loss[-1]:.4f}  test acc {h.test_acc[-1]:.2%}  "
+            f"({time.perf_counter() - self.start:.1f} s)"
+        )
+        if epoch % self.log_every and epoch != self.epochs:
+            return
+        if self.bar is not None:
+            self.bar.write(line)
+        else:
+            print(line, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+# ---- a run, end to end ----------------------------------------------------------------------
+@dataclass
+class Result:
+    model: Any
+    config: Any
+    history: History
+    train_acc: float
+    test_acc: float
+    test_logits: np.ndarray
+    data: Data
+    load_seconds: float
+    wall_seconds: float
+
+
+def train_and_score(
+    cfg: Any,
+    build: Callable[[Any], Any],
+    loss_fn: Callable,
+    data: Data,
+    describe: str,
+    show_progress: bool,
+    start: float,
+    load_seconds: float,
+) -> Result:
+    """Build the network of `cfg` (`build`), train it with `fit`, and score it on both splits."""
+    print(f"data: {len(data.x_train):,} training and {len(data.x_test):,} test images from {data.source}")
+    tg.manual_seed(cfg.seed)
+    model = build(cfg)
+    print(f"model: {describe}")
+    opt = make_optimizer(cfg, list(model.parameters()))
+    batch_size = cfg.batch_size or len(data.x_train)
+    loader = DataLoader((data.x_train, data.y_train), batch_size, shuffle=not cfg.full_batch, seed=cfg.seed)
+    scheduler, per_batch = make_scheduler(cfg, opt, len(loader))
+    progress = Progress(cfg, cfg.epochs * len(loader), show_progress)
+    try:
+        history = fit(
+            model,
+            loss_fn,
+            opt,
+            loader,
+            cfg.epochs,
+            validation=(data.x_test, data.y_test),
+            scheduler=scheduler,
+            scheduler_per_batch=per_batch,
+            evaluate_every=progress.eval_every,
+            callbacks=[progress],
+            inputs=inputs,
+        )
+    finally:
+        progress.close()
+    _, train_acc, _ = evaluate(model, loss_fn, data.x_train, data.y_train, inputs=inputs)
+    _, test_acc, test_logits = evaluate(model, loss_fn, data.x_test, data.y_test, inputs=inputs)
+    wall = time.perf_counter() - start
+    return Result(model, cfg, history, train_acc, test_acc, test_logits, data, load_seconds, wall)
+
+
+def summary(name: str, result: Result) -> str:
+    """The RESULT line."""
+    return (
+        f"RESULT  {name}  train accuracy {result.train_acc:.2%}  test accuracy {result.test_acc:.2%}  "
+        f"wall time {result.wall_seconds:.1f} s (from process start: imports and data loading "
+        f"{result.load_seconds:.1f} s included)  on {len(result.data.x_train):,}/"
+        f"{len(result.data.x_test):,} images"
+    )
+
+
+# ---- command-line options shared by the examples ---------------------------------------------
+def add_run_options(p: argparse.ArgumentParser, weights: str = "MODEL.npz") -> None:
+    """The data and output options of every MNIST example."""
+    g = p.add_argument_group("data and output")
+    g.add_argument("--data-dir", default=None, help="folder holding the MNIST files")
+    g.add_argument("--subset", action="store_true", default=False, help="use the bundled subset")
+    g.add_argument("--no-download", action="store_true", default=False, help="never use the network")
+    g.add_argument("--save", default=None, metavar=weights, help="save weights (+ a .json beside them)")
+    g.add_argument("--plots", default=None, metavar="DIR", help="write PNG plots into DIR")
+    g.add_argument("--no-progress", action="store_true", default=False, help="plain lines, no bar")
+
+
+RUN_OPTIONS = ("data_dir", "subset", "no_download", "save", "plots", "no_progress")
+
+
+def check_run_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse, before any data is loaded, a --save or --plots target that cannot be written: a
+    folder given as the weights file, a path under a regular file, a folder we may not write."""
+    try:
+        if args.save:
+            weights = Path(args.save)
+            sidecar(weights)
+            if weights.is_dir():
+                raise ValueError(
+                    f"--save {weights}: is a folder; name the weights file, e.g. {weights}/model.npz"
+                )
+            for target in (weights, sidecar(weights)):
+                _check_can_create(target, "--save")
+        if args.plots:
+            folder = Path(args.plots)
+            if folder.exists() and not folder.is_dir():
+                raise ValueError(f"--plots {folder}: is a file, not a folder")
+            _check_can_create(folder / "curves.png", "--plots")
+    except ValueError as e:
+        parser.error(str(e))
+
+
+def _check_can_create(path: Path, option: str) -> None:
+    """Try what the save will do: create a file in the folder that would hold `path` (or in the
+    nearest existing folder above it, where the missing ones would be made)."""
+    folder = path.parent
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir():
+        raise ValueError(f"{option} {path}: {folder} is a file, so nothing can be written under it")
+    if path.exists() and not writable(path):
+        raise ValueError(f"{option} {path}: the file exists and is write-protected")
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as e:
+        raise ValueError(f"{option} {path}: cannot create files in {folder} ({e.strerror})") from None
+
+
+# ---- saving and loading ---------------------------------------------------------------------
+def sidecar(path: Path) -> Path:
+    """The JSON file beside the weights that says how to rebuild the network."""
+    if path.suffix == ".json":
+        raise ValueError(f"{path} is the name of the architecture file; save the weights as .npz")
+    return path.with_suffix(".json")
+
+
+def save_model(result: Result, path: str | os.PathLike, program: str) -> tuple[Path, Path]:
+    """Weights to `path` (tg.save: written atomically, no pickle) and what is needed to rebuild
+    the network, as JSON, beside it (`model.npz` → `model.json`)."""
+    path = Path(path)
+    meta_path = sidecar(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tg.save(result.model.state_dict(), path)
+    meta = {
+        "format": f"tinygrad_edu examples/{program}",
+        "weights": path.name,
+        "config": dataclasses.asdict(result.config),
+        "train_accuracy": result.train_acc,
+        "test_accuracy": result.test_acc,
+        "data": result.data.source,
+    }
+    with atomic_write(meta_path) as f:
+        f.write((json.dumps(meta, indent=2) + "\n").encode())
+    return path, meta_path
+
+
+def load_config(path: str | os.PathLike, config_type: type) -> Any:
+    """The `config_type` saved beside the weights at `path` by `save_model`."""
+    path = Path(path)
+    meta_path = sidecar(path)
+    try:
+        fields = json.loads(meta_path.read_text())["config"]
+    except (OSError, ValueError, KeyError) as e:
+        raise ValueError(f"load_model: cannot read the network of {path} from {meta_path}: {e}") from None
+    return config_type(**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()})
