@@ -5,11 +5,12 @@ live with the ops, in `tinygrad_edu/ops/`).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
-from tinygrad_edu import ops
+from tinygrad_edu import ops, rng
 from tinygrad_edu.axes import as_axis, new_axis, norm_axis
 from tinygrad_edu.core import Tensor, wrap
 from tinygrad_edu.ops import conv
@@ -572,3 +573,191 @@ def pad(input: Tensor, pad: tuple[int, ...], mode: str = "constant", value: floa
             )
         x = x[(slice(None),) * axis + (_PAD_INDEX[mode](np.arange(-b, n + e), n, b, e),)]
     return x
+
+
+# ==== activations, dropout, one_hot, normalize, cosine_similarity (issue 12) =======================
+# PyTorch's signatures and, at every kink, PyTorch's derivative. `inplace` is accepted so that
+# PyTorch code runs unchanged, but the result is always a new tensor and the input is left as it
+# was (in place, the input the graph saved for the backward would be overwritten).
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def _float_input(input: Any, fn: str) -> Tensor:
+    x = input if isinstance(input, Tensor) else Tensor(input)
+    if x.data.dtype.kind != "f":
+        raise TypeError(f"{fn}: input of shape {x.shape} and dtype {x.dtype} is not floating-point")
+    return x
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """x for x > 0, negative_slope · x otherwise; derivative negative_slope at 0, as in PyTorch."""
+    return ops.LeakyReLU.apply(_float_input(input, "leaky_relu"), slope=negative_slope)
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x for x > 0, alpha (exp(x) - 1) otherwise; derivative alpha at 0 (the left one, as PyTorch)."""
+    return ops.ELU.apply(_float_input(input, "elu"), alpha=alpha, scale=1.0, input_scale=1.0)
+
+
+def selu(input: Tensor, inplace: bool = False) -> Tensor:
+    """scale · elu(x, alpha), alpha ≈ 1.6733 and scale ≈ 1.0507 (Klambauer et al., 2017), chosen
+    so that activations of mean 0 and variance 1 keep them through a layer."""
+    return ops.ELU.apply(_float_input(input, "selu"), alpha=SELU_ALPHA, scale=SELU_SCALE, input_scale=1.0)
+
+
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """max(0, x) + min(0, alpha (exp(x/alpha) - 1)): elu of x/alpha, so its derivative is 1 at 0."""
+    if alpha == 0:
+        raise ValueError("celu: alpha must not be 0 (the input is divided by it)")
+    return ops.ELU.apply(_float_input(input, "celu"), alpha=alpha, scale=1.0, input_scale=1.0 / alpha)
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    """x Φ(x), Φ the standard normal CDF (computed through erf); approximate="tanh" is
+    0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³))), as in PyTorch."""
+    x = _float_input(input, "gelu")
+    if approximate == "none":
+        return x * ops.NormalCDF.apply(x)
+    if approximate != "tanh":
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    # NOTE: x³ overflows for |x| > 7e12 in float32 (its derivative 3x² sooner); tanh has reached
+    # ±1 exactly long before |x| = 10, so the cubic only ever sees x clipped there.
+    u = x.clip(-10.0, 10.0)
+    t = ((u + 0.044715 * u * u * u) * math.sqrt(2 / math.pi)).tanh()
+    return 0.5 * x * (1 + t)
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    """x σ(x) (also called swish); derivative σ(x) (1 + x (1 - σ(x)))."""
+    x = _float_input(input, "silu")
+    return x * x.sigmoid()
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """log(1 + exp(beta x)) / beta, and x itself where beta x > threshold (as in PyTorch)."""
+    return ops.Softplus.apply(_float_input(input, "softplus"), beta=beta, threshold=threshold)
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x tanh(softplus(x)) (Misra, 2019)."""
+    # NOTE: stable at both ends through softplus: for large x it is x itself (tanh then 1), for
+    # very negative x it underflows to 0 instead of computing log(1 + 0) from a tiny exp.
+    x = _float_input(input, "mish")
+    return x * ops.Softplus.apply(x, beta=1.0, threshold=20.0).tanh()
+
+
+def softsign(input: Tensor) -> Tensor:
+    """x / (1 + |x|); derivative 1 / (1 + |x|)² (the kink of |x| cancels: x sign(x) = |x|)."""
+    x = _float_input(input, "softsign")
+    return x / (1 + x.abs())
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
+    """x clipped to [min_val, max_val]; derivative 1 strictly inside, 0 at the bounds (PyTorch's)."""
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: min_val {min_val} is above max_val {max_val}")
+    return ops.Hardtanh.apply(_float_input(input, "hardtanh"), lo=min_val, hi=max_val)
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    """min(max(x, 0), 6): hardtanh(x, 0, 6), so its derivative is 0 at 0 and at 6, as in PyTorch."""
+    return ops.Hardtanh.apply(_float_input(input, "relu6"), lo=0.0, hi=6.0)
+
+
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
+    """relu6(x + 3) / 6: 0 below -3, 1 above 3, linear between; derivative 1/6 strictly inside."""
+    x = _float_input(input, "hardsigmoid")
+    return ops.Hardtanh.apply(x + 3, lo=0.0, hi=6.0) * (1 / 6)
+
+
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x relu6(x + 3) / 6 (Howard et al., 2019); derivative x/3 + 1/2 between -3 and 3, 0 below
+    and at -3, 1 above and at 3 (PyTorch's values at the kinks)."""
+    return ops.Hardswish.apply(_float_input(input, "hardswish"))
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Inverted dropout: in training, each element is zeroed with probability p and the survivors
+    are scaled by 1/(1-p), so E[out] = x; with training=False, the input itself. Masks come from
+    the library's generator (`tg.manual_seed`)."""
+    if not 0 <= p <= 1:
+        raise ValueError(f"dropout: p must be in [0, 1], got {p}")
+    x = input if isinstance(input, Tensor) else Tensor(input)
+    if not training or p == 0:
+        return x
+    dtype = x.dtype if x.dtype.kind == "f" else np.float32
+    mask = (rng.generator().random(x.shape, dtype=np.float32) >= p).astype(dtype)
+    if p < 1:  # p = 1 drops everything: the mask is all zeros already
+        mask *= 1 / (1 - p)
+    return x * wrap(mask)
+
+
+def one_hot(tensor: Any, num_classes: int = -1) -> Tensor:
+    """Class indices of any shape (*) to int64 one-hot vectors of shape (*, num_classes); with
+    num_classes=-1, one more than the largest index."""
+    y = np.asarray(tensor.data if isinstance(tensor, Tensor) else tensor)
+    if y.dtype.kind not in "iu":
+        raise TypeError(
+            f"one_hot: needs integer class indices, got a tensor of shape {y.shape} and dtype {y.dtype}"
+        )
+    if num_classes == -1:
+        if y.size == 0:
+            raise ValueError(
+                "one_hot: cannot infer the number of classes from an empty tensor (pass num_classes)"
+            )
+        num_classes = int(y.max()) + 1
+    elif isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 0:
+        raise ValueError(f"one_hot: num_classes must be -1 or a non-negative int, got {num_classes!r}")
+    if y.size and (y.min() < 0 or y.max() >= num_classes):
+        bad = y[(y < 0) | (y >= num_classes)].flat[0]
+        raise ValueError(
+            f"one_hot: class index {bad} is outside [0, {num_classes}) (tensor of shape {y.shape})"
+        )
+    out = np.zeros(y.shape + (num_classes,), dtype=np.int64)
+    np.put_along_axis(out, y[..., None].astype(np.intp, copy=False), 1, axis=-1)
+    return wrap(out)
+
+
+def _vector_norm(x: Tensor, p: float, axis: int, fn: str) -> Tensor:
+    """‖x‖_p along `axis` (kept), with derivative 0 at a zero vector, as PyTorch's norm."""
+    if p == math.inf:
+        return x.abs().max(axis, keepdims=True)
+    if not p > 0:
+        raise ValueError(f"{fn}: p must be positive (or inf), got {p}")
+    s = (x * x if p == 2 else x.abs() ** p).sum(axis, keepdims=True)
+    zero = s.data == 0
+    if not zero.any():
+        return s.sqrt() if p == 2 else s ** (1 / p)
+    # NOTE: the root's derivative is infinite at 0, and 0 · inf = NaN even in the branch a where
+    # does not take; so the root is taken of 1 at the zero vectors, and 0 put there instead.
+    s = where(zero, 1.0, s)
+    return where(zero, 0.0, s.sqrt() if p == 2 else s ** (1 / p))
+
+
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
+    """x / max(‖x‖_p, eps) along `dim`: unit vectors, and a zero vector stays zero."""
+    x = _float_input(input, "normalize")
+    (axis,) = norm_axis(as_axis(dim, "normalize"), x.ndim, "normalize")
+    return x / _vector_norm(x, p, axis, "normalize").clip(min=eps)
+
+
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """x1·x2 / (max(‖x1‖, eps) max(‖x2‖, eps)) along `dim` of their broadcast shape (dim dropped).
+
+    Each input is divided by its norm before the product, as PyTorch does, so large vectors do not
+    overflow. NOTE: below eps the norm is eps, a constant (derivative 0); PyTorch clamps it
+    outside the graph instead, so their gradients differ for vectors of norm below eps only.
+    """
+    a, b = _float_input(x1, "cosine_similarity"), _float_input(x2, "cosine_similarity")
+    try:
+        shape = np.broadcast_shapes(a.shape, b.shape)
+    except ValueError:
+        raise ValueError(
+            f"cosine_similarity: x1 of shape {a.shape} and x2 of shape {b.shape} do not broadcast"
+        ) from None
+    a, b = (t if t.shape == shape else ops.Expand.apply(t, shape=shape) for t in (a, b))
+    (axis,) = norm_axis(as_axis(dim, "cosine_similarity"), len(shape), "cosine_similarity")
+    a_unit = a / _vector_norm(a, 2, axis, "cosine_similarity").clip(min=eps)
+    b_unit = b / _vector_norm(b, 2, axis, "cosine_similarity").clip(min=eps)
+    return (a_unit * b_unit).sum(axis)

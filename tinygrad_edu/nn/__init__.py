@@ -2,6 +2,26 @@
 `init` and `utils`."""
 
 from tinygrad_edu.nn import init, utils
+from tinygrad_edu.nn.activation import (
+    CELU,
+    ELU,
+    GELU,
+    SELU,
+    Hardsigmoid,
+    Hardswish,
+    Hardtanh,
+    LeakyReLU,
+    LogSoftmax,
+    Mish,
+    ReLU,
+    ReLU6,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Softplus,
+    Softsign,
+    Tanh,
+)
 from tinygrad_edu.nn.container import ModuleDict, ModuleList, Sequential
 from tinygrad_edu.nn.conv import (
     AdaptiveAvgPool2d,
@@ -14,24 +34,17 @@ from tinygrad_edu.nn.conv import (
     MaxPool2d,
     ZeroPad2d,
 )
-from tinygrad_edu.nn.layers import (
-    Dropout,
-    Flatten,
-    Identity,
-    Linear,
-    LogSoftmax,
-    ReLU,
-    Sigmoid,
-    Softmax,
-    Tanh,
-    Unflatten,
-)
+from tinygrad_edu.nn.layers import Dropout, Flatten, Identity, Linear, Unflatten
 from tinygrad_edu.nn.loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from tinygrad_edu.nn.module import Module, Parameter
 from tinygrad_edu.nn.normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
 from tinygrad_edu.nn.sparse import Embedding
 
 __all__ = [
+    "CELU",
+    "ELU",
+    "GELU",
+    "SELU",
     "AdaptiveAvgPool2d",
     "AvgPool1d",
     "AvgPool2d",
@@ -47,22 +60,31 @@ __all__ = [
     "Embedding",
     "Flatten",
     "GroupNorm",
+    "Hardsigmoid",
+    "Hardswish",
+    "Hardtanh",
     "Identity",
     "LayerNorm",
+    "LeakyReLU",
     "Linear",
     "LogSoftmax",
     "MSELoss",
     "MaxPool1d",
     "MaxPool2d",
+    "Mish",
     "Module",
     "ModuleDict",
     "ModuleList",
     "NLLLoss",
     "Parameter",
     "ReLU",
+    "ReLU6",
     "Sequential",
+    "SiLU",
     "Sigmoid",
     "Softmax",
+    "Softplus",
+    "Softsign",
     "Tanh",
     "Unflatten",
     "ZeroPad2d",

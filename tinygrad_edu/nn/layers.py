@@ -1,4 +1,5 @@
-"""Layers: `Linear`, `Identity`, the activations as modules, `Flatten`, `Unflatten` and `Dropout`."""
+"""Layers: `Linear`, `Identity`, `Flatten`, `Unflatten` and `Dropout` (the activations are in
+activation.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from typing import Any
 import numpy as np
 
 from tinygrad_edu import functional as F
-from tinygrad_edu import rng
 from tinygrad_edu.core import Tensor
 from tinygrad_edu.nn import init
 from tinygrad_edu.nn.module import Module, Parameter
@@ -74,47 +74,6 @@ class Identity(Module):
         return x
 
 
-class ReLU(Module):
-    """max(x, 0)"""
-
-    def forward(self, x: Tensor) -> Tensor:
-        return F.relu(x)
-
-
-class Sigmoid(Module):
-    """1 / (1 + exp(-x))"""
-
-    def forward(self, x: Tensor) -> Tensor:
-        return F.sigmoid(x)
-
-
-class Tanh(Module):
-    """tanh(x)"""
-
-    def forward(self, x: Tensor) -> Tensor:
-        return F.tanh(x)
-
-
-class Softmax(Module):
-    """exp(x_i) / Σ_j exp(x_j) along `dim`."""
-
-    def __init__(self, dim: int = -1) -> None:
-        self.dim = dim
-
-    def forward(self, x: Tensor) -> Tensor:
-        return F.softmax(x, self.dim)
-
-    def extra_repr(self) -> str:
-        return f"dim={self.dim}"
-
-
-class LogSoftmax(Softmax):
-    """x_i - log Σ_j exp(x_j) along `dim` (pair with NLLLoss)."""
-
-    def forward(self, x: Tensor) -> Tensor:
-        return F.log_softmax(x, self.dim)
-
-
 class Flatten(Module):
     """Merge the dimensions start_dim..end_dim into one: (N, 28, 28) -> (N, 784) by default."""
 
@@ -172,14 +131,7 @@ class Dropout(Module):
         self.p = p
 
     def forward(self, x: Tensor) -> Tensor:
-        x = _as_tensor(x)
-        if not self.training or self.p == 0:
-            return x
-        dtype = x.dtype if x.dtype.kind == "f" else np.float32
-        mask = (rng.generator().random(x.shape, dtype=np.float32) >= self.p).astype(dtype)
-        if self.p < 1:  # p = 1 drops everything: the mask is all zeros already
-            mask *= 1 / (1 - self.p)
-        return x * Tensor(mask)
+        return F.dropout(x, self.p, self.training)
 
     def extra_repr(self) -> str:
         return f"p={self.p}"

@@ -33,16 +33,23 @@ from tinygrad_edu.ops.elementwise import (
 from tinygrad_edu.ops.matmul import MatMul
 from tinygrad_edu.ops.movement import Concatenate, Index, IndexAdd, Permute, Reshape, as_index
 from tinygrad_edu.ops.nn import (
+    ELU,
     BinaryCrossEntropy,
     BinaryCrossEntropyWithLogits,
     CrossEntropy,
+    Hardswish,
+    Hardtanh,
+    LeakyReLU,
     Linear,
     LogSoftmax,
+    NormalCDF,
     Softmax,
+    Softplus,
 )
 from tinygrad_edu.ops.reduce import Expand, Max, Sum, sum_to
 
 __all__ = [
+    "ELU",
     "Abs",
     "Add",
     "BinaryCrossEntropy",
@@ -54,8 +61,11 @@ __all__ = [
     "Div",
     "Exp",
     "Expand",
+    "Hardswish",
+    "Hardtanh",
     "Index",
     "IndexAdd",
+    "LeakyReLU",
     "Linear",
     "Log",
     "LogSoftmax",
@@ -63,12 +73,14 @@ __all__ = [
     "Max",
     "Mul",
     "Neg",
+    "NormalCDF",
     "Permute",
     "Pow",
     "ReLU",
     "Reshape",
     "Sigmoid",
     "Softmax",
+    "Softplus",
     "Sqrt",
     "Sub",
     "Sum",
