@@ -116,6 +116,7 @@ class EveryOp(nn.Module):
         s = ops.Cast.apply(h64.sum(1) + h64.mean(axis=(1, 2)).unsqueeze(1), dtype=np.float32)
         m = h3.max(axis=1) - h3.min(axis=1)  # Max (min is -max(-x))
         both = tg.concatenate([s, m], axis=1)  # Concatenate
+        both = both[:, [7, 0, 3, 3, 1, 2, 4, 5, 6]][..., ::-1]  # Index: a Gather, then a Slice
         return tg.concatenate([self.softmax(both), self.log_softmax(both)], axis=1)
 
 
@@ -126,9 +127,22 @@ def test_every_op_model_uses_every_translated_op():
 
 
 # ---- agreement with ONNX Runtime -------------------------------------------------------------------
+class Tokens(nn.Module):
+    """Vectors looked up by the input's integers (a Gather of the input), averaged, then a Linear."""
+
+    def __init__(self) -> None:
+        tg.manual_seed(3)
+        self.table = nn.Parameter(tg.randn(20, 6).data)
+        self.fc = nn.Linear(6, 3)
+
+    def forward(self, tokens: tg.Tensor) -> tg.Tensor:
+        return self.fc(self.table[tokens].mean(axis=1))
+
+
 MODELS = {  # name: (make the model, draw n inputs from a seed)
     "mnist_mlp": (mnist_mlp, mnist_images),
     "every_op": (EveryOp, lambda n, seed: batches((n, 2, 3), seed=seed)[0]),
+    "tokens": (Tokens, lambda n, seed: np.random.default_rng(seed).integers(0, 20, (n, 5))),
 }
 
 
@@ -190,9 +204,22 @@ def test_batch_axis_is_symbolic_only_with_dynamic_batch(tmp_path):
 
 
 # ---- errors ----------------------------------------------------------------------------------------------
+class Cube(tg.Function):
+    """An op of the user's own: it has no ONNX translation."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x**3
+
+    @staticmethod
+    def backward(ctx, g):
+        """d x³/dx = 3x²"""
+        return g * 3 * ctx.inputs[0] ** 2
+
+
 class Head(nn.Module):
     def forward(self, x):
-        return x[:, :3]  # indexing has no translation
+        return Cube.apply(x)
 
 
 class Net(nn.Module):
@@ -207,7 +234,7 @@ def test_an_op_without_translation_is_named_with_its_module(tmp_path):
     target = tmp_path / "net.onnx"
     target.write_bytes(b"an older file")
     model = Net()
-    with pytest.raises(ExportError, match=r"op Index from module 'blocks\.1' \(Head\) has no ONNX transl"):
+    with pytest.raises(ExportError, match=r"op Cube from module 'blocks\.1' \(Head\) has no ONNX transl"):
         export(model, batches((2, 4))[0], target)
     assert target.read_bytes() == b"an older file" and os.listdir(tmp_path) == ["net.onnx"]
     assert model.training  # restored after the failure too
@@ -217,11 +244,11 @@ def test_an_op_without_translation_is_named_with_its_module(tmp_path):
             return tg.functional.cross_entropy(x, np.full(len(x), 3))
 
         export(cross_entropy_of_3, batches((2, 4))[0], target)
-    with pytest.raises(ExportError, match=r"op Index from Top\.forward"):
+    with pytest.raises(ExportError, match=r"op Index from Top\.forward: indexing with boolean masks"):
 
         class Top(nn.Module):
             def forward(self, x):
-                return x[0]
+                return x[:, np.array([True, False, True, False])]
 
         export(Top(), batches((2, 4))[0], target)
 
@@ -358,6 +385,23 @@ def features_reshaped(shape: Shape) -> st.SearchStrategy[dict]:
     )
 
 
+def basic_index(shape: Shape) -> st.SearchStrategy[dict]:
+    """Ints, slices (negative steps too), None and Ellipsis after ':' on the batch axis."""
+    rest = hnp.basic_indices(shape[1:], min_dims=0, allow_newaxis=True, allow_ellipsis=True)
+    return rest.map(lambda i: {"idx": (slice(None), *(i if isinstance(i, tuple) else (i,)))})
+
+
+def index_array(shape: Shape) -> st.SearchStrategy[dict]:
+    """An integer array (repeats and negative indices too) on one axis after the batch axis."""
+
+    def on(axis: int) -> st.SearchStrategy[dict]:
+        n = shape[axis]
+        rows = hnp.arrays(np.int64, hnp.array_shapes(min_dims=0, max_dims=2), elements=st.integers(-n, n - 1))
+        return rows.map(lambda a: {"idx": (slice(None),) * axis + (a,)})
+
+    return st.integers(1, len(shape) - 1).flatmap(on)
+
+
 @dataclass(frozen=True)
 class Case:
     """`fn(x, *operands, **params)`: x (batch first) is the graph's input, the operands are constants."""
@@ -398,6 +442,8 @@ CASES = {
     "flatten": Case(lambda x: x.flatten(1), min_dims=2),
     "permute": Case(lambda x, axes: x.permute(axes), params=permutation),
     "unsqueeze_squeeze": Case(lambda x, axis: x.unsqueeze(axis).squeeze(axis), params=one_axis),
+    "index": Case(lambda x, idx: x[idx], params=basic_index),
+    "gather": Case(lambda x, idx: x[idx], params=index_array, min_dims=2),
     "concatenate": Case(lambda x, axis: tg.concatenate([x, x.exp()], axis), params=one_axis),
 }
 

@@ -193,6 +193,13 @@ class _Builder:
             return name
         return self.emit("Cast", [name], to=self.onnx.helper.np_dtype_to_tensor_dtype(dtype))
 
+    def indices(self, array: np.ndarray) -> str:
+        """An index array: the graph input it is (Embedding's lookup of its input), else a constant."""
+        for t in self.trace.inputs:
+            if t.data is array:
+                return self.value(t, np.int64)
+        return self.constant(array.astype(np.int64))
+
     def constant(self, array: Any, batch_fill: int | None = None) -> str:
         name = f"const_{self.constants}"
         self.constants += 1
@@ -282,6 +289,54 @@ def _cast(b: _Builder, node: Function, out: Tensor) -> None:
     b.emit("Cast", [b.value(node.inputs[0])], out, to=b.onnx.helper.np_dtype_to_tensor_dtype(out.dtype))
 
 
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1  # "from the end" and "to the end" for ONNX's Slice
+
+
+def _index(b: _Builder, node: Function, out: Tensor) -> None:
+    """`x[idx]`: one integer array on one axis (':' on the others) is a Gather; ints, slices and
+    None are a Slice, then a Squeeze of the ints' axes and an Unsqueeze at the Nones."""
+    (x,) = node.inputs
+    items = list(node.idx) if isinstance(node.idx, tuple) else [node.idx]
+    for at, item in enumerate(items):
+        if item is Ellipsis:  # the axes no other item names
+            used = sum(i is not None for i in items) - 1
+            items[at : at + 1] = [slice(None)] * (x.ndim - used)
+            break
+    arrays = [i for i, item in enumerate(items) if isinstance(item, np.ndarray)]
+    full = slice(None)
+    if len(arrays) == 1 and items[arrays[0]].dtype.kind in "iu":
+        if any(item != full for item in items if not isinstance(item, np.ndarray)):
+            raise ExportError(f"onnx.export: {b.op}: an index array goes with ':' on every other axis here")
+        b.emit("Gather", [b.value(x), b.indices(items[arrays[0]])], out, axis=arrays[0])
+        return
+    if arrays:
+        raise ExportError(
+            f"onnx.export: {b.op}: indexing with boolean masks or several index arrays has no translation"
+        )
+    name, axis, cut, squeezed, inserted = b.value(x), 0, [], [], []
+    for item in items:
+        if item is None:
+            inserted.append(axis - len(squeezed) + len(inserted))
+            continue
+        if isinstance(item, slice) and item != full:
+            step = 1 if item.step is None else item.step
+            start = item.start if item.start is not None else 0 if step > 0 else INT64_MAX
+            stop = item.stop if item.stop is not None else INT64_MAX if step > 0 else INT64_MIN
+            cut.append((start, stop, axis, step))
+        elif not isinstance(item, slice):  # an int: a slice of one, squeezed away
+            cut.append((item, item + 1 if item != -1 else INT64_MAX, axis, 1))
+            squeezed.append(axis)
+        axis += 1
+    if cut:
+        starts_ends_axes_steps = [b.constant(np.array(column, dtype=np.int64)) for column in zip(*cut)]
+        name = b.emit("Slice", [name, *starts_ends_axes_steps])
+    if squeezed:
+        name = b.emit("Squeeze", [name, b.constant(np.array(squeezed, dtype=np.int64))])
+    if inserted:
+        name = b.emit("Unsqueeze", [name, b.constant(np.array(inserted, dtype=np.int64))])
+    b.emit("Identity", [name], out)
+
+
 def _along_axis(op_type: str) -> Converter:
     def convert(b: _Builder, node: Function, out: Tensor) -> None:
         b.emit(op_type, [b.value(x, out.dtype) for x in node.inputs], out, axis=int(node.axis))
@@ -316,6 +371,7 @@ CONVERTERS: dict[type[Function], Converter] = {
     ops.Linear: _linear,
     ops.Softmax: _along_axis("Softmax"),
     ops.LogSoftmax: _along_axis("LogSoftmax"),
+    ops.Index: _index,
 }
 """Op class -> function writing its ONNX nodes. Keyed by the exact class: a subclass may compute
 something else."""
