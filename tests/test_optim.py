@@ -9,6 +9,7 @@ import pytest
 
 import tinygrad_edu as tg
 from tinygrad_edu import nn, optim
+from tinygrad_edu.optim import lr_scheduler
 from tinygrad_edu.optim.lr_scheduler import CosineAnnealingLR, StepLR
 from tinygrad_edu.serialization import load, save
 
@@ -99,6 +100,29 @@ def rmsprop_reference(theta, grads, lr, alpha=0.99, eps=1e-8, weight_decay=0.0, 
         yield theta
 
 
+def adagrad_reference(
+    theta, grads, lr, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1e-10
+):
+    state_sum = np.full_like(theta, initial_accumulator_value)
+    for t, g in enumerate(grads, start=1):
+        lr_t = lr / (1 + (t - 1) * lr_decay)
+        g = g + weight_decay * theta
+        state_sum = state_sum + g**2
+        theta = theta - lr_t * g / (np.sqrt(state_sum) + eps)
+        yield theta
+
+
+def adamax_reference(theta, grads, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+    beta1, beta2 = betas
+    m = u = np.zeros_like(theta)
+    for t, g in enumerate(grads, start=1):
+        g = g + weight_decay * theta
+        m = beta1 * m + (1 - beta1) * g
+        u = np.maximum(beta2 * u, np.abs(g) + eps)
+        theta = theta - lr * m / ((1 - beta1**t) * u)
+        yield theta
+
+
 # ---- update rules --------------------------------------------------------------------------------------
 SGD_CASES = [
     dict(lr=0.1),
@@ -183,20 +207,66 @@ def test_centered_rmsprop_stays_finite_under_a_steady_gradient():
     assert np.isfinite(p.data).all()
 
 
+ADAGRAD_CASES = [
+    dict(lr=0.1),
+    dict(lr=0.1, lr_decay=0.2),
+    dict(lr=0.1, weight_decay=0.1, initial_accumulator_value=0.5),
+    dict(lr=0.1, lr_decay=0.05, weight_decay=0.05, initial_accumulator_value=0.1, eps=1e-3),
+]
+
+
+@pytest.mark.parametrize("kwargs", ADAGRAD_CASES, ids=lambda k: ",".join(k))
+def test_adagrad_matches_the_published_algorithm(kwargs):
+    _check(lambda ps: optim.Adagrad(ps, **kwargs), lambda t, gs: adagrad_reference(t, gs, **kwargs))
+
+
+ADAMAX_CASES = [
+    dict(lr=0.01),
+    dict(lr=0.01, betas=(0.8, 0.95), eps=1e-3),
+    dict(lr=0.01, weight_decay=0.1),
+]
+
+
+@pytest.mark.parametrize("kwargs", ADAMAX_CASES, ids=lambda k: ",".join(k))
+def test_adamax_matches_the_published_algorithm(kwargs):
+    _check(lambda ps: optim.Adamax(ps, **kwargs), lambda t, gs: adamax_reference(t, gs, **kwargs))
+
+
+def test_adamax_with_zero_gradients_stays_finite():
+    # u ≥ ε after a step: a coordinate that never had a gradient moves by 0, not 0/0.
+    p = nn.Parameter(np.array([1.0, 2.0]))
+    opt = optim.Adamax([p])
+    for _ in range(3):
+        p.grad = np.array([0.0, 1.0])
+        opt.step()
+    assert p.data[0] == 1.0 and p.data[1] < 2.0
+
+
 # ---- groups, grads, dtypes -----------------------------------------------------------------------------
-def test_param_groups_use_their_own_hyperparameters():
+GROUP_CASES = {
+    # optimizer: (reference, defaults, group 1's own hyperparameters)
+    "SGD": (optim.SGD, sgd_reference, dict(lr=0.1, momentum=0.9), dict(lr=0.5, momentum=0.0)),
+    "Adam": (optim.Adam, adam_reference, dict(lr=0.01, amsgrad=True), dict(lr=0.05, weight_decay=0.1)),
+    "RMSprop": (optim.RMSprop, rmsprop_reference, dict(lr=0.01), dict(alpha=0.9, centered=True)),
+    "Adagrad": (
+        optim.Adagrad,
+        adagrad_reference,
+        dict(lr=0.1, lr_decay=0.1),
+        dict(weight_decay=0.2, eps=1e-3),
+    ),
+    "Adamax": (optim.Adamax, adamax_reference, dict(lr=0.01), dict(betas=(0.5, 0.9), weight_decay=0.1)),
+}
+
+
+@pytest.mark.parametrize("name", list(GROUP_CASES))
+def test_param_groups_use_their_own_hyperparameters(name):
+    cls, reference, defaults, own = GROUP_CASES[name]
     theta0, grads = _init_and_grads(1)
-
-    def make(ps):
-        return optim.SGD(
-            [{"params": [ps[0]]}, {"params": [ps[1]], "lr": 0.5, "momentum": 0.0}], lr=0.1, momentum=0.9
-        )
-
-    ours = _run(make, theta0, grads)
-    expected0 = list(sgd_reference(theta0[0], [g[0] for g in grads], lr=0.1, momentum=0.9))
-    expected1 = list(sgd_reference(theta0[1], [g[1] for g in grads], lr=0.5))
-    np.testing.assert_allclose(ours[-1][0], expected0[-1], rtol=1e-12)
-    np.testing.assert_allclose(ours[-1][1], expected1[-1], rtol=1e-12)
+    ours = _run(lambda ps: cls([{"params": [ps[0]]}, {"params": [ps[1]], **own}], **defaults), theta0, grads)
+    for i, kwargs in enumerate([defaults, {**defaults, **own}]):
+        expected = list(reference(theta0[i], [g[i] for g in grads], **kwargs))
+        for step in range(STEPS):
+            np.testing.assert_allclose(ours[step][i], expected[step], rtol=1e-12, err_msg=f"group {i}")
 
 
 def test_add_param_group_fills_defaults_and_rejects_duplicates():
@@ -236,8 +306,10 @@ def test_zero_grad_sets_none_by_default_or_zeros_in_place():
         lambda ps: optim.Adam(ps, weight_decay=0.01, amsgrad=True),
         lambda ps: optim.AdamW(ps),
         lambda ps: optim.RMSprop(ps, centered=True, momentum=0.9, weight_decay=0.01),
+        lambda ps: optim.Adagrad(ps, lr_decay=0.1, weight_decay=0.01, initial_accumulator_value=0.1),
+        lambda ps: optim.Adamax(ps, weight_decay=0.01),
     ],
-    ids=["SGD", "Adam", "AdamW", "RMSprop"],
+    ids=["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adamax"],
 )
 def test_float32_parameters_are_updated_in_place_and_stay_float32(make):
     theta0, grads = _init_and_grads(2, dtype=np.float32)
@@ -261,8 +333,10 @@ def test_float32_parameters_are_updated_in_place_and_stay_float32(make):
         lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, weight_decay=0.01, nesterov=True),
         lambda ps: optim.Adam(ps, weight_decay=0.01, amsgrad=True),
         lambda ps: optim.RMSprop(ps, centered=True, momentum=0.9, weight_decay=0.01),
+        lambda ps: optim.Adagrad(ps, lr_decay=0.1, weight_decay=0.01),
+        lambda ps: optim.Adamax(ps, weight_decay=0.01),
     ],
-    ids=["SGD", "Adam", "RMSprop"],
+    ids=["SGD", "Adam", "RMSprop", "Adagrad", "Adamax"],
 )
 def test_steady_state_step_allocates_no_parameter_sized_arrays(make):
     n = 250_000  # 1 MB of float32
@@ -332,6 +406,13 @@ def test_training_a_linear_model_through_backward_converges():
             lambda ps: optim.RMSprop([{"params": ps, "alpha": -1}]),
             "RMSprop: alpha must be a finite number >= 0",
         ),
+        (lambda ps: optim.Adagrad(ps, lr_decay=-0.1), "Adagrad: lr_decay must be a finite number >= 0"),
+        (
+            lambda ps: optim.Adagrad(ps, initial_accumulator_value=-1),
+            "Adagrad: initial_accumulator_value must be a finite number >= 0",
+        ),
+        (lambda ps: optim.Adamax(ps, betas=(1.0, 0.9)), r"Adamax: betas must be two numbers in \[0, 1\)"),
+        (lambda ps: optim.Adamax(ps, eps=np.nan), "Adamax: eps must be a finite number >= 0, got nan"),
     ],
 )
 def test_bad_arguments_raise_clear_errors(call, match):
@@ -348,6 +429,10 @@ RESUME_CASES = {
     ),
     "AdamW": lambda ps: optim.AdamW(ps, lr=0.01),
     "RMSprop": lambda ps: optim.RMSprop(ps, lr=0.01, centered=True, momentum=0.9),
+    "Adagrad": lambda ps: optim.Adagrad(
+        [{"params": ps[:1], "lr_decay": 0.1}, {"params": ps[1:]}], lr=0.1, initial_accumulator_value=0.1
+    ),
+    "Adamax": lambda ps: optim.Adamax(ps, lr=0.01, weight_decay=0.01),
 }
 
 
@@ -480,6 +565,8 @@ HALF_CASES = {
     "AdamW": lambda ps: optim.AdamW(ps, lr=1e-2),
     "RMSprop": lambda ps: optim.RMSprop(ps, lr=1e-2, centered=True, momentum=0.5),
     "SGD": lambda ps: optim.SGD(ps, lr=1e-2, momentum=0.9),
+    "Adagrad": lambda ps: optim.Adagrad(ps, lr=1e-1),
+    "Adamax": lambda ps: optim.Adamax(ps, lr=1e-2),
 }
 
 
@@ -642,3 +729,345 @@ def test_hyperparameters_must_be_finite_numbers():
             optim.Adam(ps, betas=betas)
     with pytest.raises(ValueError, match="AdamW: decoupled_weight_decay must be True"):
         optim.AdamW([{"params": ps, "decoupled_weight_decay": False}])
+
+
+# The schedules below are checked against PyTorch's recursive definitions (each lr from the
+# previous one, as its documentation states them), while the library computes closed forms.
+BASES = (0.1, 0.02)
+
+
+def _recursive(first, update, epochs):
+    """lr_0 = first(base); lr_t = update(lr_{t-1}, t): the chainable form, per base lr."""
+    out = []
+    for base in BASES:
+        lrs = [first(base)]
+        for t in range(1, epochs):
+            lrs.append(update(lrs[-1], t))
+        out.append(lrs)
+    return [list(col) for col in zip(*out)]
+
+
+SCHEDULE_CASES = {
+    "ExponentialLR": (
+        lambda o: lr_scheduler.ExponentialLR(o, gamma=0.8),
+        _recursive(lambda b: b, lambda lr, t: lr * 0.8, 15),
+    ),
+    "MultiStepLR": (
+        lambda o: lr_scheduler.MultiStepLR(o, milestones=[9, 3, 9], gamma=0.5),  # 9 twice: γ² there
+        _recursive(lambda b: b, lambda lr, t: lr * 0.5 ** [3, 9, 9].count(t), 15),
+    ),
+    "LinearLR": (
+        lambda o: lr_scheduler.LinearLR(o, start_factor=0.25, end_factor=0.75, total_iters=6),
+        _recursive(
+            lambda b: b * 0.25,
+            lambda lr, t: lr * (1 + 0.5 / (6 * 0.25 + (t - 1) * 0.5)) if t <= 6 else lr,
+            15,
+        ),
+    ),
+    "LinearLR defaults": (
+        lambda o: lr_scheduler.LinearLR(o),  # 1/3 up to 1 over 5 epochs
+        _recursive(
+            lambda b: b / 3, lambda lr, t: lr * (1 + (2 / 3) / (5 / 3 + (t - 1) * 2 / 3)) if t <= 5 else lr, 9
+        ),
+    ),
+    "LambdaLR per group": (
+        lambda o: lr_scheduler.LambdaLR(o, [lambda t: 1 / (1 + t), lambda t: t % 3]),
+        [[0.1 / (1 + t), 0.02 * (t % 3)] for t in range(10)],
+    ),
+    "SequentialLR": (
+        lambda o: lr_scheduler.SequentialLR(
+            o,
+            [lr_scheduler.LinearLR(o, 0.1, total_iters=4), lr_scheduler.ExponentialLR(o, 0.5)],
+            milestones=[4],
+        ),
+        [[b * (0.1 + 0.9 * t / 4) if t < 4 else b * 0.5 ** (t - 4) for b in BASES] for t in range(10)],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(SCHEDULE_CASES))
+def test_schedule_matches_pytorchs_recursive_definition(name):
+    make, expected = SCHEDULE_CASES[name]
+    seen = _lrs(make, len(expected), base_lrs=BASES)
+    np.testing.assert_allclose(seen, expected, rtol=1e-12, atol=1e-15)
+
+
+def one_cycle_reference(base_max, total, pct, m_base=0.85, m_max=0.95, div=25.0, final_div=1e4):
+    """Smith & Topin's 1cycle with cosine annealing and PyTorch's phase ends (pct·T - 1, T - 1)."""
+
+    def cos_anneal(start, end, p):
+        return end + (start - end) * (1 + math.cos(math.pi * p)) / 2
+
+    lo, hi = base_max / div, base_max
+    end_warm = pct * total - 1
+    for t in range(total):
+        if t <= end_warm:
+            p = t / end_warm
+            yield cos_anneal(lo, hi, p), cos_anneal(m_max, m_base, p)
+        else:
+            p = (t - end_warm) / (total - 1 - end_warm)
+            yield cos_anneal(hi, lo / final_div, p), cos_anneal(m_base, m_max, p)
+
+
+@pytest.mark.parametrize("opt_name", ["SGD", "Adam"])
+def test_one_cycle_lr_and_momentum(opt_name):
+    params = [{"params": [nn.Parameter(np.zeros(1))]}, {"params": [nn.Parameter(np.zeros(1))]}]
+    opt = (
+        optim.SGD(params, lr=1.0, momentum=0.9)
+        if opt_name == "SGD"
+        else optim.Adam(params, betas=(0.9, 0.99))
+    )
+    sched = lr_scheduler.OneCycleLR(opt, max_lr=[1.0, 0.4], total_steps=20, pct_start=0.25)
+    expected = [list(one_cycle_reference(top, 20, 0.25)) for top in (1.0, 0.4)]
+    for t in range(20):
+        for g, group in enumerate(opt.param_groups):
+            lr, momentum = expected[g][t]
+            assert group["lr"] == pytest.approx(lr, rel=1e-12) and sched.get_last_lr()[g] == group["lr"]
+            if opt_name == "SGD":
+                assert group["momentum"] == pytest.approx(momentum, rel=1e-12)
+            else:
+                assert group["betas"] == pytest.approx((momentum, 0.99), rel=1e-12)
+        opt.step()
+        if t < 19:
+            sched.step()
+    assert expected[0][4][0] == pytest.approx(1.0) and expected[0][19][0] == pytest.approx(1.0 / 25 / 1e4)
+    sched.step()  # step total_steps is PyTorch's last allowed one
+    with pytest.raises(ValueError, match="OneCycleLR: stepped 21 times, but total_steps is 20"):
+        sched.step()
+
+
+def test_reduce_lr_on_plateau_hand_worked_table():
+    # min mode, rel threshold 1e-4, patience 2, cooldown 1, factor 0.5; group 2 floors at 0.3.
+    # epoch:   1  2  3    4    5    6        7    8    9    10
+    # metric:  5  4  4    4    4    3.9999   4    4    4    4
+    # best:    5  4  4    4    4    4        4    4    4    4     (3.9999 is not below 4·(1 - 1e-4))
+    # bad:     0  0  1    2    3→cut 0(cool) 1    2    3→cut 0(cool)
+    opt = optim.SGD([{"params": [nn.Parameter(np.zeros(1))], "lr": lr} for lr in (1.0, 0.4)])
+    sched = lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=2, cooldown=1, min_lr=[0.0, 0.3])
+    seen = []
+    for metric in [5, 4, 4, 4, 4, 3.9999, 4, 4, 4, tg.Tensor(np.array(4.0))]:
+        sched.step(metric)
+        seen.append(sched.get_last_lr())
+    expected = [[1.0, 0.4]] * 4 + [[0.5, 0.3]] * 4 + [[0.25, 0.3]] * 2
+    assert seen == expected
+    assert sched.best == 4 and sched.last_epoch == 10
+
+
+def test_reduce_lr_on_plateau_max_mode_absolute_threshold():
+    opt = optim.SGD([nn.Parameter(np.zeros(1))], lr=1.0)
+    sched = lr_scheduler.ReduceLROnPlateau(
+        opt, mode="max", factor=0.1, patience=0, threshold=0.5, threshold_mode="abs"
+    )
+    seen = []
+    for metric in [1.0, 1.4, 2.0, 2.5]:  # better only when more than 0.5 above the best
+        sched.step(metric)
+        seen.append(sched.get_last_lr()[0])
+    np.testing.assert_allclose(seen, [1.0, 0.1, 0.1, 0.01], rtol=1e-12)
+
+
+RESUMABLE_SCHEDULES = {
+    "StepLR": (lambda o: lr_scheduler.StepLR(o, 3, 0.5), None),
+    "MultiStepLR": (lambda o: lr_scheduler.MultiStepLR(o, [2, 7]), None),
+    "ExponentialLR": (lambda o: lr_scheduler.ExponentialLR(o, 0.9), None),
+    "LambdaLR": (lambda o: lr_scheduler.LambdaLR(o, lambda t: 1 / (1 + t)), None),
+    "LinearLR": (lambda o: lr_scheduler.LinearLR(o, 0.2, total_iters=8), None),
+    "CosineAnnealingLR": (lambda o: lr_scheduler.CosineAnnealingLR(o, 6, 1e-3), None),
+    "OneCycleLR": (lambda o: lr_scheduler.OneCycleLR(o, 0.5, total_steps=12), None),
+    "SequentialLR": (
+        lambda o: lr_scheduler.SequentialLR(
+            o, [lr_scheduler.LinearLR(o, 0.5, total_iters=3), lr_scheduler.StepLR(o, 2)], [4]
+        ),
+        None,
+    ),
+    "ReduceLROnPlateau": (
+        lambda o: lr_scheduler.ReduceLROnPlateau(o, patience=1, cooldown=1),
+        [3, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(RESUMABLE_SCHEDULES))
+def test_scheduler_state_dict_through_a_file_resumes_identically(name, tmp_path):
+    make, metrics = RESUMABLE_SCHEDULES[name]
+
+    def build():
+        opt = optim.SGD([{"params": [nn.Parameter(np.zeros(1))], "lr": lr} for lr in BASES], momentum=0.9)
+        return opt, make(opt)
+
+    def run(opt, sched, epochs):
+        lrs = []
+        for t in epochs:
+            opt.step()
+            if metrics:
+                sched.step(metrics[t])
+            else:
+                sched.step()
+            lrs.append((sched.get_last_lr(), [g["momentum"] for g in opt.param_groups]))
+        return lrs
+
+    straight = run(*build(), range(11))
+    opt, sched = build()
+    first = run(opt, sched, range(5))
+    save(opt.state_dict(), tmp_path / "opt.npz")
+    save(sched.state_dict(), tmp_path / "sched.npz")
+    opt, sched = build()
+    opt.load_state_dict(load(tmp_path / "opt.npz"))
+    sched.load_state_dict(load(tmp_path / "sched.npz"))
+    assert first + run(opt, sched, range(5, 11)) == straight
+    assert len({lr[0][0] for lr in straight}) > 2  # the schedule did move
+
+
+def test_scheduler_load_state_dict_checks_before_changing():
+    opt = optim.SGD([nn.Parameter(np.zeros(1))], lr=0.1)
+    sched = lr_scheduler.SequentialLR(
+        opt, [lr_scheduler.StepLR(opt, 2), lr_scheduler.ExponentialLR(opt, 0.5)], [3]
+    )
+    for _ in range(4):
+        sched.step()
+    good = sched.state_dict()
+    assert sorted(good) == [
+        "_last_lr",
+        "_schedulers.0._last_lr",
+        "_schedulers.0.base_lrs",
+        "_schedulers.0.last_epoch",
+        "_schedulers.1._last_lr",
+        "_schedulers.1.base_lrs",
+        "_schedulers.1.last_epoch",
+        "last_epoch",
+    ]
+    fresh = lr_scheduler.SequentialLR(
+        opt, [lr_scheduler.StepLR(opt, 2), lr_scheduler.ExponentialLR(opt, 0.5)], [3]
+    )
+    before = fresh.state_dict()
+    bad_cases = [
+        (
+            {k: v for k, v in good.items() if k != "_schedulers.1.last_epoch"},
+            r"'_schedulers\.1\.last_epoch' is missing",
+        ),
+        ({**good, "best": np.array(1.0)}, r"'best' is not part of this scheduler's state"),
+        (
+            {**good, "_schedulers.0.base_lrs": np.zeros(2)},
+            r"'_schedulers\.0\.base_lrs' has shape \(2,\), expected \(1,\)",
+        ),
+        ({**good, "last_epoch": np.array(2.5)}, r"'last_epoch' must hold integers >= 0"),
+        (
+            {**good, "_schedulers.1.last_epoch": np.array(-4)},
+            r"'_schedulers\.1\.last_epoch' must hold integers >= 0",
+        ),
+        ({**good, "_last_lr": np.array([np.nan])}, r"'_last_lr' must hold numbers \(finite lrs >= 0\)"),
+    ]
+    for state, match in bad_cases:
+        with pytest.raises(ValueError, match=r"SequentialLR\.load_state_dict: " + match):
+            fresh.load_state_dict(state)
+        after = fresh.state_dict()
+        assert all(np.array_equal(after[k], before[k]) for k in before)
+    fresh.load_state_dict(good)
+    assert fresh._schedulers[1].last_epoch == 1 and fresh.get_last_lr() == sched.get_last_lr()
+
+
+def _opt():
+    return optim.SGD([nn.Parameter(np.zeros(1))], lr=0.1)
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        (
+            lambda: lr_scheduler.StepLR(_opt(), 0),
+            ValueError,
+            "StepLR: step_size must be an integer >= 1, got 0",
+        ),
+        (lambda: lr_scheduler.StepLR(object(), 1), TypeError, "StepLR: expected an Optimizer, got object"),
+        (
+            lambda: lr_scheduler.MultiStepLR(_opt(), [2, -1]),
+            ValueError,
+            "MultiStepLR: each milestone must be",
+        ),
+        (
+            lambda: lr_scheduler.LinearLR(_opt(), start_factor=0),
+            ValueError,
+            r"LinearLR: start_factor must be in \(0, 1\]",
+        ),
+        (
+            lambda: lr_scheduler.LinearLR(_opt(), end_factor=1.5),
+            ValueError,
+            r"LinearLR: end_factor must be in \[0, 1\]",
+        ),
+        (
+            lambda: lr_scheduler.LinearLR(_opt(), total_iters=0),
+            ValueError,
+            "LinearLR: total_iters must be an integer",
+        ),
+        (
+            lambda: lr_scheduler.LambdaLR(_opt(), [abs, abs]),
+            ValueError,
+            "LambdaLR: expected 1 values of lr_lambda",
+        ),
+        (lambda: lr_scheduler.LambdaLR(_opt(), 0.5), TypeError, "LambdaLR: lr_lambda must be a function"),
+        (
+            lambda: lr_scheduler.ExponentialLR(_opt(), 0.9, last_epoch=3),
+            KeyError,
+            "needs 'initial_lr' in param_groups",
+        ),
+        (lambda: lr_scheduler.OneCycleLR(_opt(), 0.1), ValueError, "OneCycleLR: give total_steps, or epochs"),
+        (
+            lambda: lr_scheduler.OneCycleLR(_opt(), 0.1, 10, pct_start=1.5),
+            ValueError,
+            r"pct_start must be in \[0, 1\]",
+        ),
+        (
+            lambda: lr_scheduler.OneCycleLR(_opt(), 0.1, 10, pct_start=0.1),
+            ValueError,
+            "makes a phase of no steps",
+        ),
+        (
+            lambda: lr_scheduler.OneCycleLR(_opt(), 0.1, 10, anneal_strategy="exp"),
+            ValueError,
+            "'cos' or 'linear'",
+        ),
+        (
+            lambda: lr_scheduler.OneCycleLR(optim.Adagrad([nn.Parameter(np.zeros(1))]), 0.1, 10),
+            ValueError,
+            "OneCycleLR: cycle_momentum needs an optimizer with momentum or betas",
+        ),
+        (
+            lambda: lr_scheduler.ReduceLROnPlateau(_opt(), factor=1.0),
+            ValueError,
+            r"factor must be in \[0, 1\)",
+        ),
+        (
+            lambda: lr_scheduler.ReduceLROnPlateau(_opt(), mode="low"),
+            ValueError,
+            "mode must be 'min' or 'max'",
+        ),
+        (
+            lambda: lr_scheduler.ReduceLROnPlateau(_opt(), min_lr=[0, 0]),
+            ValueError,
+            "expected 1 values of min_lr",
+        ),
+        (
+            lambda: lr_scheduler.SequentialLR(o := _opt(), [lr_scheduler.ReduceLROnPlateau(o)], []),
+            TypeError,
+            r"SequentialLR: schedulers\[0\] is a ReduceLROnPlateau",
+        ),
+        (
+            lambda: lr_scheduler.SequentialLR(_opt(), [lr_scheduler.StepLR(_opt(), 2)], []),
+            ValueError,
+            r"SequentialLR: schedulers\[0\] belongs to another optimizer",
+        ),
+        (
+            lambda: lr_scheduler.SequentialLR(o := _opt(), [lr_scheduler.StepLR(o, 2)], [3]),
+            ValueError,
+            "SequentialLR: expected 0 milestones for 1 schedulers, got 1",
+        ),
+    ],
+)
+def test_scheduler_bad_arguments_raise_clear_errors(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+def test_get_last_lr_is_a_copy():
+    sched = lr_scheduler.ExponentialLR(_opt(), 0.5)
+    sched.get_last_lr()[0] = 99.0
+    assert sched.get_last_lr() == [0.1]
