@@ -109,7 +109,7 @@ def eps_sweep(panels: dict[str, dict[tuple[str, str], Curve]], path: str | os.Pa
 def jacobian_cost(
     panels: Sequence[tuple[str, str, dict[str, Curve]]], title: str, path: str | os.PathLike
 ) -> Path | None:
-    """Time against size on log-log axes: one panel per (title, x label, {mode: (sizes, seconds)});
+    """CPU time against size on log-log axes: one panel per (title, x label, {mode: (sizes, seconds)});
     None without matplotlib."""
     made = _figure(1, len(panels), 5.5, 4.2)
     if made is None:
@@ -122,7 +122,7 @@ def jacobian_cost(
             ax.loglog(sizes, seconds, "-", marker=marker, color=color, label=mode)
         ax.set_title(panel_title, fontsize=11)
         ax.set_xlabel(xlabel)
-        ax.set_ylabel("seconds for the full Jacobian")
+        ax.set_ylabel("CPU seconds for the full Jacobian")
         ax.grid(True, which="major", alpha=0.3)
         ax.legend(fontsize=9)
     fig.suptitle(title, fontsize=12)

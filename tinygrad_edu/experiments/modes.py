@@ -14,9 +14,10 @@ with m, so each wins on one side. For every size the experiment also times one f
 VJP and one JVP, the units of the two Jacobians' costs, and checks both Jacobians against
 J = W2 diag(1 - tanh²(W1 x + b1)) W1 written out in numpy.
 
-It writes DIR/modes.csv (columns: sweep, n_inputs, n_outputs, mode, f_calls, seconds,
-max_error; seconds are the best of R runs; f_calls counts the evaluations of f, one of them to
-learn the output's shape) and, with matplotlib, DIR/modes.png.
+It writes DIR/modes.csv (columns: sweep, n_inputs, n_outputs, mode, f_calls, cpu_seconds,
+max_error; cpu_seconds is the least CPU time of R runs; f_calls counts the evaluations of f, one
+of them to learn the output's shape) and, with matplotlib, DIR/modes.png. Run it with
+OPENBLAS_NUM_THREADS=1 (see `best_time`).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ QUICK_SIZES = (1, 2, 4)
 HIDDEN = 64
 SCALAR_LOSS = (256, (784, 128, 10))  # batch, layer widths
 SCALAR_LOSS_QUICK = (8, (16, 8, 4))
-FIELDS = ("sweep", "n_inputs", "n_outputs", "mode", "f_calls", "seconds", "max_error")
+FIELDS = ("sweep", "n_inputs", "n_outputs", "mode", "f_calls", "cpu_seconds", "max_error")
 SWEEPS = ("inputs grow", "outputs grow")
 
 
@@ -54,7 +55,7 @@ class Row:
     n_outputs: int
     mode: str  # "forward pass", "VJP", "JVP", "forward mode", "reverse mode"
     f_calls: int
-    seconds: float
+    cpu_seconds: float
     max_error: float | None  # the Jacobians only: largest |J - J by hand|
 
 
@@ -77,12 +78,18 @@ class Network:
 
 
 def best_time(run: Callable[[], object], repeats: int) -> float:
-    """The fastest of `repeats` runs, in seconds (the least disturbed by other work)."""
+    """The least CPU time of `repeats` runs, in seconds.
+
+    NOTE: CPU time, not wall time: on a shared machine a run longer than the scheduler's time
+    slice waits for the other processes' turns, so wall times of long runs grow with the load
+    (here up to 4x for the 256-pass Jacobians) and bend straight lines. With BLAS on several
+    threads CPU time adds theirs up: run with OPENBLAS_NUM_THREADS=1 to compare passes.
+    """
     best = float("inf")
     for _ in range(repeats):
-        start = time.perf_counter()
+        start = time.process_time()
         run()
-        best = min(best, time.perf_counter() - start)
+        best = min(best, time.process_time() - start)
     return best
 
 
@@ -153,7 +160,7 @@ def run_sweeps(
 
 def write_csv(rows: Sequence[Row], path: str | os.PathLike) -> Path:
     cells = (
-        (r.sweep, r.n_inputs, r.n_outputs, r.mode, r.f_calls, f"{r.seconds:.6e}")
+        (r.sweep, r.n_inputs, r.n_outputs, r.mode, r.f_calls, f"{r.cpu_seconds:.6e}")
         + ("" if r.max_error is None else f"{r.max_error:.3e}",)
         for r in rows
     )
@@ -163,26 +170,27 @@ def write_csv(rows: Sequence[Row], path: str | os.PathLike) -> Path:
 def plot(rows: Sequence[Row], path: str | os.PathLike) -> Path | None:
     """Seconds for the full Jacobian against n (first sweep) and m (second); None without matplotlib."""
     panels = []
-    for sweep, label in zip(SWEEPS, ("n inputs (1 output)", "m outputs (1 input)")):
+    titles = ("f: Rⁿ → R (a scalar loss of n inputs)", "f: R → Rᵐ (m outputs of one input)")
+    for sweep, label, panel_title in zip(SWEEPS, ("n inputs", "m outputs"), titles):
         curves = {}
         for mode in ("forward mode", "reverse mode"):
             mine = [r for r in rows if r.sweep == sweep and r.mode == mode]
             sizes = [r.n_inputs if sweep == SWEEPS[0] else r.n_outputs for r in mine]
-            curves[mode] = (np.array(sizes), np.array([r.seconds for r in mine]))
-        panels.append((f"{sweep}: f: R^n -> R^m", label, curves))
+            curves[mode] = (np.array(sizes), np.array([r.cpu_seconds for r in mine]))
+        panels.append((panel_title, label, curves))
     title = "The full Jacobian: one JVP per input (forward mode) or one VJP per output (reverse mode)"
     return jacobian_cost(panels, title, path)
 
 
 def summary(rows: Sequence[Row]) -> str:
-    """A table: per size, the cost of each mode in seconds and in forward passes."""
+    """A table: per size, the cost of each mode in CPU time and in forward passes."""
     lines = [
         f"{'sweep':13} {'n':>4} {'m':>4}  {'VJP':>9} {'JVP':>9}  {'forward mode':>13} {'reverse mode':>13}"
     ]
     sizes = dict.fromkeys((r.sweep, r.n_inputs, r.n_outputs) for r in rows)
     for sweep, n, m in sizes:
-        t = {r.mode: r.seconds for r in rows if (r.sweep, r.n_inputs, r.n_outputs) == (sweep, n, m)}
-        unit = t["forward pass"]
+        t = {r.mode: r.cpu_seconds for r in rows if (r.sweep, r.n_inputs, r.n_outputs) == (sweep, n, m)}
+        unit = t["forward pass"] or float("nan")  # a clock too coarse to see one pass
         if sweep not in SWEEPS:
             lines.append(
                 f"\n{sweep} ({n} parameters): forward pass {unit * 1e3:.2f} ms, the gradient by one "
