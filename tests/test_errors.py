@@ -130,7 +130,7 @@ def test_in_place_with_a_dtype_or_shape_that_does_not_fit() -> None:
     [
         (lambda: ones(1, 3, 1).squeeze((0, 0)), "squeeze"),
         (lambda: ones(2, 3).sum(axis=(0, -2)), "sum"),
-        (lambda: ones(2, 3).max(axis=(1, 1)), "max"),
+        (lambda: ones(2, 3).amax(axis=(1, 1)), "amax"),
     ],
 )
 def test_axis_named_twice(f, op: str) -> None:

@@ -60,8 +60,8 @@ def jacobian_by_grad(fn, arrays: list[np.ndarray]) -> list[list[np.ndarray]]:
     J = []
     for o in outs:
         rows = []
-        for j in range(o.size):
-            e = np.zeros(o.size)
+        for j in range(o.numel()):
+            e = np.zeros(o.numel())
             e[j] = 1
             rows.append(tg.grad(o, xs, e.reshape(o.shape), retain_graph=True, allow_unused=True))
         J.append(

@@ -59,7 +59,7 @@ def test_parameters_are_the_named_ones_and_are_parameters():
     params = list(net.parameters())
     assert [id(p) for p in params] == [id(p) for _, p in net.named_parameters()]
     assert all(isinstance(p, nn.Parameter) and p.requires_grad for p in params)
-    assert sum(p.size for p in params) == 1 + (2 * 3 + 3) + 2 * (3 * 4 + 4) + (4 * 10 + 10) + (4 * 2 + 2)
+    assert sum(p.numel() for p in params) == 1 + (2 * 3 + 3) + 2 * (3 * 4 + 4) + (4 * 10 + 10) + (4 * 2 + 2)
 
 
 def test_shared_parameter_is_counted_once_but_named_in_state_dict_under_each_name():

@@ -849,7 +849,7 @@ def test_parameters_to_vector_and_back():
     vec = nn.utils.parameters_to_vector(model.parameters())
     expected = np.concatenate([p.data.ravel() for p in model.parameters()])
     np.testing.assert_array_equal(vec.data, expected)
-    (vec * tg.Tensor(np.arange(vec.size, dtype=np.float32))).sum().backward()  # differentiable
+    (vec * tg.Tensor(np.arange(vec.numel(), dtype=np.float32))).sum().backward()  # differentiable
     assert model[0].weight.grad.ravel().tolist() == list(range(6))
     arrays = [p.data for p in model.parameters()]
     nn.utils.vector_to_parameters(tg.Tensor(np.arange(12.0)), model.parameters())

@@ -114,7 +114,7 @@ class EveryOp(nn.Module):
         h3 = self.per_item_b(h3.transpose(1, 2).permute(0, 2, 1))  # Permute, Linear with a bias
         h64 = ops.Cast.apply(h3, dtype=np.float64)  # Cast
         s = ops.Cast.apply(h64.sum(1) + h64.mean(axis=(1, 2)).unsqueeze(1), dtype=np.float32)
-        m = h3.max(axis=1) - h3.min(axis=1)  # Max (min is -max(-x))
+        m = h3.amax(1) - h3.amin(1)  # ReduceMax, ReduceMin
         both = tg.concatenate([s, m], axis=1)  # Concatenate
         both = both[:, [7, 0, 3, 3, 1, 2, 4, 5, 6]][..., ::-1]  # Index: a Gather, then a Slice
         return tg.concatenate([self.softmax(both), self.log_softmax(both)], axis=1)
@@ -436,8 +436,8 @@ CASES = {
     "where": Case(lambda x, y: tg.where(y.numpy() > 0, x, y), operands=broadcast_to_features),
     "sum": Case(tg.Tensor.sum, params=feature_axes, min_dims=2),
     "mean": Case(tg.Tensor.mean, params=feature_axes, min_dims=2),
-    "max": Case(tg.Tensor.max, params=feature_axes, min_dims=2),
-    "min": Case(tg.Tensor.min, params=feature_axes, min_dims=2),
+    "max": Case(tg.Tensor.amax, params=feature_axes, min_dims=2),
+    "min": Case(tg.Tensor.amin, params=feature_axes, min_dims=2),
     "reshape": Case(lambda x, shape: x.reshape(len(x), *shape), params=features_reshaped, min_dims=2),
     "flatten": Case(lambda x: x.flatten(1), min_dims=2),
     "permute": Case(lambda x, axes: x.permute(axes), params=permutation),

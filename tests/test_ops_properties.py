@@ -299,8 +299,12 @@ def test_matmul_cases(shapes: Shapes) -> None:
 # ---- reductions ----------------------------------------------------------------------------------
 test_sum = op_test(lambda x, **kw: x.sum(**kw), params=reduce_params)
 test_mean = op_test(lambda x, **kw: x.mean(**kw), params=reduce_params)
-test_max = op_test(lambda x, **kw: x.max(**kw), params=reduce_params, domain=DISTINCT)
-test_min = op_test(lambda x, **kw: x.min(**kw), params=reduce_params, domain=DISTINCT)
+test_amax = op_test(
+    lambda x, **kw: x.amax(**kw), lambda x, **kw: x.max(**kw), params=reduce_params, domain=DISTINCT
+)
+test_amin = op_test(
+    lambda x, **kw: x.amin(**kw), lambda x, **kw: x.min(**kw), params=reduce_params, domain=DISTINCT
+)
 
 # ---- elementwise ---------------------------------------------------------------------------------
 test_exp = op_test(lambda x: x.exp(), np.exp)

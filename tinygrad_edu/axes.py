@@ -61,3 +61,57 @@ def kept_shape(shape: Shape, axis: tuple[int, ...]) -> Shape:
 def shape_args(args: tuple) -> tuple:
     """`f(2, 3)` and `f((2, 3))` alike, as PyTorch's reshape, permute and zeros take them."""
     return tuple(args[0]) if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
+
+
+class Unset:
+    """The default of a numpy alias whose None means something of its own (numpy's
+    `concatenate(axis=None)` flattens), so that passing None can be told from passing nothing."""
+
+    def __repr__(self) -> str:
+        return "unset"
+
+
+UNSET = Unset()
+
+
+class Size(tuple):
+    """A shape, as `Tensor.size()` returns it (PyTorch's `torch.Size`): a tuple of ints."""
+
+    def numel(self) -> int:
+        n = 1
+        for side in self:
+            n *= side
+        return n
+
+    def __repr__(self) -> str:
+        return f"Size({list(self)})"
+
+
+def dims(
+    op: str, dim: Any, axis: Any, keepdim: bool = False, keepdims: bool | None = None, default: Any = None
+) -> tuple[Any, bool]:
+    """PyTorch's `dim`/`keepdim` or their numpy spellings `axis`/`keepdims`: either, never both.
+
+    Returns (dim, keepdim). `default` is the dim the op takes when neither is given; passing `dim`
+    at that value with `axis` cannot be told from not passing it, so it is not refused.
+    """
+    if axis is not None:
+        if dim != default:
+            raise TypeError(f"{op}: got both dim={dim!r} and axis={axis!r}, two names for one argument")
+        dim = axis
+    if keepdims is not None:
+        if keepdim:
+            raise TypeError(f"{op}: got both keepdim and keepdims={keepdims!r}, two names for one argument")
+        keepdim = bool(keepdims)
+    return dim, keepdim
+
+
+def one_axis(axis: Any, ndim: int, op: str) -> int:
+    """A single axis as a non-negative int (a 0-d tensor accepts 0 and -1, as in PyTorch, giving 0)."""
+    if isinstance(axis, (tuple, list)):
+        raise TypeError(f"{op}: takes one dim, got {axis!r}")
+    n = max(ndim, 1)
+    a = as_axis(axis, op)
+    if not -n <= a < n:
+        raise ValueError(f"{op}: dim {a} is out of range for a tensor with {ndim} dimensions")
+    return a % n

@@ -204,7 +204,7 @@ def seed(t: Tensor, grad: Any, fn: str) -> Tensor:
             "was created with requires_grad=True, or it was computed under no_grad())"
         )
     if grad is None:
-        if t.size != 1:
+        if t.numel() != 1:
             raise RuntimeError(
                 f"{fn}: the output has shape {t.shape}, not a single element, so the gradient "
                 "to start from is ambiguous; pass it explicitly, e.g. backward(np.ones(shape)), "

@@ -81,7 +81,7 @@ def vjp(func: Callable[..., Any], inputs: Tensors, v: Any = None) -> tuple[Any, 
     xs, single_in = _leaves("vjp", inputs)
     with enable_grad():
         outs, single_out = _outputs("vjp", func(*xs))
-    if v is None and any(o.size != 1 for o in outs):
+    if v is None and any(o.numel() != 1 for o in outs):
         shapes = ", ".join(str(o.shape) for o in outs)
         raise ValueError(
             f"vjp: v is needed for outputs of shapes {shapes} (it may be left out for one element)"
@@ -155,18 +155,18 @@ def jacobian(func: Callable[[Tensor], Tensor], x: Any, strategy: str = "reverse-
     if not isinstance(out, Tensor):
         raise TypeError(f"jacobian: the function must return one Tensor, got {type(out).__name__}")
     J = np.zeros(out.shape + x.shape, out.dtype)
-    if out.size and x.size:
+    if out.numel() and x.numel():
         if strategy == "reverse-mode":
-            rows = [vjp(func, x, _unit(out, j))[1].data for j in range(out.size)]
+            rows = [vjp(func, x, _unit(out, j))[1].data for j in range(out.numel())]
             J = np.stack(rows).reshape(J.shape)
         else:
-            cols = [jvp(func, x, _unit(x, i))[1].data for i in range(x.size)]
+            cols = [jvp(func, x, _unit(x, i))[1].data for i in range(x.numel())]
             J = np.stack(cols, axis=-1).reshape(J.shape)
     return Tensor(J)
 
 
 def _unit(like: Tensor, i: int) -> np.ndarray:
     """The i-th basis vector (flat index) of `like`'s shape."""
-    e = np.zeros(like.size, like.dtype)
+    e = np.zeros(like.numel(), like.dtype)
     e[i] = 1
     return e.reshape(like.shape)

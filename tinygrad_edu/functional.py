@@ -6,13 +6,14 @@ live with the ops, in `tinygrad_edu/ops/`).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from tinygrad_edu import ops, rng
-from tinygrad_edu.axes import as_axis, new_axis, norm_axis
-from tinygrad_edu.core import Tensor, wrap
+from tinygrad_edu.axes import UNSET, as_axis, dims, new_axis, norm_axis
+from tinygrad_edu.core import Tensor, float_tensor, wrap
 from tinygrad_edu.ops import conv
 
 Reduction = str  # "mean" | "sum" | "none"
@@ -37,25 +38,21 @@ def tanh(x: Tensor) -> Tensor:
     return x.tanh()
 
 
-def softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """exp(x_i) / Σ_j exp(x_j) along `axis`."""
-    return ops.Softmax.apply(x, axis=axis)
+def softmax(x: Tensor, dim: int = -1, *, axis: int | None = None) -> Tensor:
+    """exp(x_i) / Σ_j exp(x_j) along `dim` (in float32 for integer and bool inputs)."""
+    return x.softmax(dim, axis=axis)
 
 
-def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """x_i - log Σ_j exp(x_j) along `axis`, through the log-sum-exp trick."""
-    return ops.LogSoftmax.apply(x, axis=axis)
+def log_softmax(x: Tensor, dim: int = -1, *, axis: int | None = None) -> Tensor:
+    """x_i - log Σ_j exp(x_j) along `dim`, through the log-sum-exp trick."""
+    return x.log_softmax(dim, axis=axis)
 
 
-def logsumexp(x: Tensor, axis: int = -1, keepdims: bool = False) -> Tensor:
-    """log Σ exp(x) along `axis`; derivative softmax(x)."""
-    axis = norm_axis(axis, x.ndim, "logsumexp")
-    # NOTE: the shift m is a constant (detached): the result does not depend on it. An infinite
-    # max is not shifted away (inf - inf is NaN): with m = 0 there, the result is -inf or inf.
-    m = np.max(x.data, axis=axis, keepdims=True)
-    m = Tensor(np.where(np.isfinite(m), m, 0).astype(m.dtype, copy=False))
-    out = (x - m).exp().sum(axis, keepdims=True).log() + m
-    return out if keepdims else out.squeeze(axis)
+def logsumexp(
+    x: Tensor, dim: Any = -1, keepdim: bool = False, *, axis: Any = None, keepdims: bool | None = None
+) -> Tensor:
+    """log Σ exp(x) along `dim`; derivative softmax(x)."""
+    return x.logsumexp(dim, keepdim, axis=axis, keepdims=keepdims)
 
 
 def _check_reduction(reduction: Reduction, fn: str) -> None:
@@ -92,12 +89,13 @@ def cross_entropy(logits: Tensor, target: Any, reduction: Reduction = "mean") ->
     """-(1/N) Σ_n log softmax(logits)[n, target_n]: logits (N, C), integer targets (N,) in [0, C)."""
     y = _class_targets(target, logits.shape, "cross_entropy")
     _check_reduction(reduction, "cross_entropy")
-    return ops.CrossEntropy.apply(logits, y=y, reduction=reduction)
+    return ops.CrossEntropy.apply(float_tensor(logits), y=y, reduction=reduction)
 
 
 def nll_loss(log_probs: Tensor, target: Any, reduction: Reduction = "mean") -> Tensor:
     """-(1/N) Σ_n log_probs[n, target_n] (pair with log_softmax)."""
     y = _class_targets(target, log_probs.shape, "nll_loss")
+    log_probs = float_tensor(log_probs)  # NOTE: negating uint8 would wrap around
     return _reduce(-log_probs[np.arange(len(y)), y], reduction, "nll_loss")
 
 
@@ -111,6 +109,7 @@ def _same_shape(x: Tensor, y: Tensor, fn: str) -> None:
 
 def mse_loss(input: Tensor, target: Any, reduction: Reduction = "mean") -> Tensor:
     """mean((input - target)²); derivative 2 (input - target) / N."""
+    input = float_tensor(input)  # losses of integer inputs are computed in float32, as PyTorch's
     target = target if isinstance(target, Tensor) else Tensor(np.asarray(target, dtype=input.dtype))
     _same_shape(input, target, "mse_loss")
     d = input - target
@@ -119,6 +118,7 @@ def mse_loss(input: Tensor, target: Any, reduction: Reduction = "mean") -> Tenso
 
 def binary_cross_entropy(input: Tensor, target: Any, reduction: Reduction = "mean") -> Tensor:
     """-mean(y log p + (1 - y) log(1 - p)) for probabilities p in [0, 1]."""
+    input = float_tensor(input)  # losses of integer inputs are computed in float32, as PyTorch's
     target = target if isinstance(target, Tensor) else Tensor(np.asarray(target, dtype=input.dtype))
     _same_shape(input, target, "binary_cross_entropy")
     p = input.data
@@ -132,6 +132,7 @@ def binary_cross_entropy(input: Tensor, target: Any, reduction: Reduction = "mea
 
 def binary_cross_entropy_with_logits(input: Tensor, target: Any, reduction: Reduction = "mean") -> Tensor:
     """binary_cross_entropy(sigmoid(input), target), computed stably from the logits."""
+    input = float_tensor(input)  # losses of integer inputs are computed in float32, as PyTorch's
     target = target if isinstance(target, Tensor) else Tensor(np.asarray(target, dtype=input.dtype))
     _same_shape(input, target, "binary_cross_entropy_with_logits")
     return _reduce(
@@ -145,16 +146,28 @@ def where(cond: Any, x: Any, y: Any) -> Tensor:
     return ops.Where.apply(x, y, cond=cond)
 
 
-def concatenate(tensors: list[Any], axis: int = 0) -> Tensor:
-    """Join tensors along an existing axis (numpy.concatenate), differentiable in each."""
+def cat(tensors: Sequence[Any], dim: int = 0, *, axis: Any = UNSET) -> Tensor:
+    """Join tensors along an existing dim, differentiable in each."""
+    return _join("cat", tensors, dim, axis)
+
+
+def concatenate(tensors: Sequence[Any], dim: int = 0, *, axis: Any = UNSET) -> Tensor:
+    """numpy's name for `cat`."""
+    return _join("concatenate", tensors, dim, axis)
+
+
+def _join(op: str, tensors: Sequence[Any], dim: Any, axis: Any) -> Tensor:
+    if axis is None:  # NOTE: numpy's axis=None flattens; PyTorch's cat has no such mode
+        raise TypeError(f"{op}: axis must be an int (numpy's axis=None, flattening, is not supported)")
+    dim, _ = dims(op, dim, None if axis is UNSET else axis, default=0)
     if not tensors:
-        raise ValueError("concatenate: needs at least one tensor")
-    axis = as_axis(axis, "concatenate")  # None too: numpy would flatten, PyTorch's cat has no such mode
-    return ops.Concatenate.apply(*tensors, axis=axis)
+        raise ValueError(f"{op}: needs at least one tensor")
+    return ops.Concatenate.apply(*tensors, axis=as_axis(dim, op))
 
 
-def stack(tensors: list[Any], axis: int = 0) -> Tensor:
-    """Join tensors along a new axis (numpy.stack), differentiable in each."""
+def stack(tensors: Sequence[Any], dim: int = 0, *, axis: int | None = None) -> Tensor:
+    """Join tensors along a new dim, differentiable in each."""
+    axis, _ = dims("stack", dim, axis, default=0)
     if not tensors:
         raise ValueError("stack: needs at least one tensor")
     ts = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
@@ -162,7 +175,17 @@ def stack(tensors: list[Any], axis: int = 0) -> Tensor:
     if len(shapes) > 1:
         raise ValueError(f"stack: all tensors need the same shape, got {[t.shape for t in ts]}")
     axis = new_axis(axis, ts[0].shape, "stack")
-    return concatenate([t.unsqueeze(axis) for t in ts], axis=axis)
+    return cat([t.unsqueeze(axis) for t in ts], axis)
+
+
+def maximum(x: Any, y: Any) -> Tensor:
+    """The elementwise larger of x and y (ties share the gradient equally, as in PyTorch)."""
+    return ops.Maximum.apply(x, y)
+
+
+def minimum(x: Any, y: Any) -> Tensor:
+    """The elementwise smaller of x and y (ties share the gradient equally)."""
+    return ops.Minimum.apply(x, y)
 
 
 # ==== convolution, pooling and padding (issue 11) ==================================================

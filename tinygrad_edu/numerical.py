@@ -112,15 +112,17 @@ def _analytic_rows(outs: list[Tensor], wrt: list[Tensor], seeds: list[np.ndarray
     """Σ_k seed_k · d out_k / d x for each x in wrt (flattened), through tg.grad: no `.grad` changes."""
     live = [(o, s.reshape(o.shape)) for o, s in zip(outs, seeds) if o.requires_grad]
     if not live:  # no output depends on a checked input
-        return [np.zeros(x.size) for x in wrt]
+        return [np.zeros(x.numel()) for x in wrt]
     found = grad(
         [o for o, _ in live], wrt, grad_outputs=[s for _, s in live], retain_graph=True, allow_unused=True
     )
-    return [np.zeros(x.size) if g is None else g.data.ravel().astype(np.float64) for x, g in zip(wrt, found)]
+    return [
+        np.zeros(x.numel()) if g is None else g.data.ravel().astype(np.float64) for x, g in zip(wrt, found)
+    ]
 
 
 def _split(flat: np.ndarray, outs: list[Tensor]) -> list[np.ndarray]:
-    return np.split(flat, np.cumsum([o.size for o in outs])[:-1])
+    return np.split(flat, np.cumsum([o.numel() for o in outs])[:-1])
 
 
 def _report(i: int, x: Tensor, analytic: np.ndarray, numeric: np.ndarray, atol: float, rtol: float) -> str:
@@ -171,14 +173,14 @@ def gradcheck(
         raise ValueError("gradcheck: no input requires grad, so there is nothing to check")
     wrt = [x for _, x in checked]
     outs = _outputs(fn(*xs))
-    n_out = sum(o.size for o in outs)
+    n_out = sum(o.numel() for o in outs)
     if fast_mode:
         v = np.random.default_rng(seed).standard_normal(n_out)
         analytic = _analytic_rows(outs, wrt, _split(v, outs))
         numeric = [g.ravel() for g in numerical_grad(fn, xs, eps, "central", v) if g is not None]
     else:
         rows = [_analytic_rows(outs, wrt, _split(np.eye(1, n_out, k).ravel(), outs)) for k in range(n_out)]
-        analytic = [np.array([r[m] for r in rows]).reshape(n_out, x.size) for m, x in enumerate(wrt)]
+        analytic = [np.array([r[m] for r in rows]).reshape(n_out, x.numel()) for m, x in enumerate(wrt)]
         numeric = [_numerical_jacobian(fn, xs, x, eps) for x in wrt]
         if n_out == 1:  # one row: report the input element alone
             analytic, numeric = [a[0] for a in analytic], [n[0] for n in numeric]

@@ -363,6 +363,7 @@ CONVERTERS: dict[type[Function], Converter] = {
     ops.Where: _where,
     ops.Sum: _reduce("ReduceSum"),
     ops.Max: _reduce("ReduceMax"),
+    ops.Min: _reduce("ReduceMin"),
     ops.Expand: _expand,
     ops.Cast: _cast,
     ops.Reshape: _reshape,

@@ -67,7 +67,7 @@ def _numbers(what: str, a: Any) -> str:
 def _leaf_label(t: Tensor, names: dict[int, str], values: bool) -> list[str]:
     name = name_of(t, names)
     if not t.requires_grad:
-        if t.size == 1:
+        if t.numel() == 1:
             return [f"{name or 'const'} {t.data.item():.4g}", _shape(t)]
         return [name or "const", _shape(t)] + ([_numbers("value", t.data)] if values else [])
     lines = [name or "leaf", _shape(t), "requires_grad=True"]
@@ -91,7 +91,7 @@ def _escape(lines: list[str]) -> str:
 def _gradients(tensor: Tensor, leaves: list[Tensor]) -> dict[int, np.ndarray]:
     """{id(t): d tensor / d t} for every op output in the graph of `tensor` and for `leaves`, by a
     backward pass that keeps the graph and leaves `.grad` alone."""
-    if tensor.size != 1:
+    if tensor.numel() != 1:
         raise ValueError(
             f"to_dot(grads=True): the tensor has shape {tensor.shape}, not a single element, so "
             "its gradient is ambiguous; draw a scalar (e.g. loss, or t.sum())"

@@ -166,7 +166,7 @@ class _BatchNorm(Module):
             if self.bias is not None:
                 shift = shift + self.bias
             return x * _per_channel(scale, x.ndim) + _per_channel(shift, x.ndim)
-        n = x.size // self.num_features  # values per channel
+        n = x.numel() // self.num_features  # values per channel
         if n <= 1:
             raise ValueError(
                 f"{self!r}: expected more than 1 value per channel when training, got shape {x.shape}"
@@ -283,7 +283,7 @@ class GroupNorm(Module):
             raise ValueError(
                 f"{self!r}: expected an input of shape (N, C, *) with C = {self.num_channels}, got {x.shape}"
             )
-        groups = x.reshape(x.shape[0], self.num_groups, x.size // max(x.shape[0] * self.num_groups, 1))
+        groups = x.reshape(x.shape[0], self.num_groups, x.numel() // max(x.shape[0] * self.num_groups, 1))
         xhat, _, _ = normalize(groups, (2,), self.eps)
         return _affine(xhat.reshape(x.shape), self.weight, self.bias, per_channel=True)
 

@@ -87,8 +87,8 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
     if not isinstance(vec, Tensor):
         raise TypeError(f"{fn}: vec must be a Tensor, got {type(vec).__name__}")
     params = _tensors(parameters, fn)
-    total = sum(p.size for p in params)
-    if vec.ndim != 1 or vec.size != total:
+    total = sum(p.numel() for p in params)
+    if vec.ndim != 1 or vec.numel() != total:
         raise ValueError(f"{fn}: vec of shape {vec.shape} for parameters with {total} elements in all")
     for i, p in enumerate(params):
         if not np.can_cast(vec.dtype, p.dtype, casting="same_kind"):
@@ -97,6 +97,6 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
             raise ValueError(f"{fn}: parameter {i} (shape {p.shape}) is read-only")
     start = 0
     for p in params:
-        np.copyto(p.data, vec.data[start : start + p.size].reshape(p.shape), casting="same_kind")
+        np.copyto(p.data, vec.data[start : start + p.numel()].reshape(p.shape), casting="same_kind")
         mark_changed(p)
-        start += p.size
+        start += p.numel()

@@ -8,15 +8,19 @@ reduced to each input's shape by the engine, once, not by each op.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from tinygrad_edu.core import Function, Tensor, wrap
+from tinygrad_edu.core import Function, Tensor, float_array, promoted, wrap
 from tinygrad_edu.grad_mode import modes
 
 
 class Add(Function):
     @staticmethod
     def forward(ctx, x, y):
+        if x.dtype is not y.dtype:  # PyTorch's promotion, not numpy's (float32 + int64 stays float32)
+            x, y = promoted(x, y)
         return x + y
 
     @staticmethod
@@ -28,6 +32,8 @@ class Add(Function):
 class Sub(Function):
     @staticmethod
     def forward(ctx, x, y):
+        if x.dtype is not y.dtype:
+            x, y = promoted(x, y)
         return x - y
 
     @staticmethod
@@ -39,6 +45,8 @@ class Sub(Function):
 class Mul(Function):
     @staticmethod
     def forward(ctx, x, y):
+        if x.dtype is not y.dtype:
+            x, y = promoted(x, y)
         return x * y
 
     @staticmethod
@@ -52,6 +60,10 @@ class Mul(Function):
 class Div(Function):
     @staticmethod
     def forward(ctx, x, y):
+        if x.dtype is not y.dtype:
+            x, y = promoted(x, y)
+        if x.dtype.kind != "f":  # NOTE: `/` of integers is true division, in float32 as PyTorch's
+            x, y = float_array(x), float_array(y)
         return x / y
 
     @staticmethod
@@ -65,6 +77,8 @@ class Div(Function):
 class Pow(Function):
     @staticmethod
     def forward(ctx, x, p):
+        if x.dtype is not p.dtype:
+            x, p = promoted(x, p)
         return x**p
 
     @staticmethod
@@ -93,6 +107,8 @@ class Where(Function):
     @staticmethod
     def forward(ctx, x, y, cond):
         ctx.cond = cond
+        if x.dtype is not y.dtype:
+            x, y = promoted(x, y)
         return np.where(cond, x, y)
 
     @staticmethod
@@ -124,7 +140,7 @@ class Neg(Function):
 class Exp(Function):
     @staticmethod
     def forward(ctx, x):
-        return np.exp(x)
+        return np.exp(float_array(x))
 
     @staticmethod
     def backward(ctx, g):
@@ -135,7 +151,7 @@ class Exp(Function):
 class Log(Function):
     @staticmethod
     def forward(ctx, x):
-        return np.log(x)
+        return np.log(float_array(x))
 
     @staticmethod
     def backward(ctx, g):
@@ -146,7 +162,7 @@ class Log(Function):
 class Sqrt(Function):
     @staticmethod
     def forward(ctx, x):
-        return np.sqrt(x)
+        return np.sqrt(float_array(x))
 
     @staticmethod
     def backward(ctx, g):
@@ -157,7 +173,7 @@ class Sqrt(Function):
 class Tanh(Function):
     @staticmethod
     def forward(ctx, x):
-        return np.tanh(x)
+        return np.tanh(float_array(x))
 
     @staticmethod
     def backward(ctx, g):
@@ -171,6 +187,7 @@ class Sigmoid(Function):
     def forward(ctx, x):
         # NOTE: 1/(1+exp(-x)) overflows in exp for x << 0. exp(-|x|) never exceeds 1, and
         # sigmoid(x) = 1/(1+e) for x >= 0, e/(1+e) for x < 0 with e = exp(-|x|).
+        x = float_array(x)
         e = np.exp(-np.abs(x))
         return np.where(x >= 0, 1, e) / (1 + e)
 
@@ -179,6 +196,161 @@ class Sigmoid(Function):
         """d sigmoid(x)/dx = s(1-s) with s = out"""
         s = ctx.output
         return g * (s * (1 - s))
+
+
+class Sin(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return np.sin(float_array(x))
+
+    @staticmethod
+    def backward(ctx, g):
+        """d sin(x)/dx = cos(x)"""
+        return g * ctx.inputs[0].cos()
+
+
+class Cos(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return np.cos(float_array(x))
+
+    @staticmethod
+    def backward(ctx, g):
+        """d cos(x)/dx = -sin(x)"""
+        return -(g * ctx.inputs[0].sin())
+
+
+class Tan(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return np.tan(float_array(x))
+
+    @staticmethod
+    def backward(ctx, g):
+        """d tan(x)/dx = 1 + tan²(x) = 1 + out²"""
+        out = ctx.output
+        return g * (1 + out * out)
+
+
+class Log2(Function):
+    base = 2.0
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.log2(float_array(x))
+
+    @staticmethod
+    def backward(ctx, g):
+        """d log_b(x)/dx = 1/(x ln b)"""
+        return g / (ctx.inputs[0] * math.log(ctx.base))
+
+
+class Log10(Log2):
+    base = 10.0
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.log10(float_array(x))
+
+
+class Log1p(Function):
+    @staticmethod
+    def forward(ctx, x):
+        # NOTE: log(1 + x) loses every digit of a tiny x to the rounding of 1 + x; log1p keeps them.
+        return np.log1p(float_array(x))
+
+    @staticmethod
+    def backward(ctx, g):
+        """d log(1+x)/dx = 1/(1+x)"""
+        return g / (1 + ctx.inputs[0])
+
+
+class Exp2(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return np.exp2(float_array(x))
+
+    @staticmethod
+    def backward(ctx, g):
+        """d 2^x/dx = 2^x ln 2 = out ln 2"""
+        return g * ctx.output * math.log(2.0)
+
+
+class Expm1(Function):
+    @staticmethod
+    def forward(ctx, x):
+        # NOTE: exp(x) - 1 cancels catastrophically for tiny x; expm1 does not.
+        return np.expm1(float_array(x))
+
+    @staticmethod
+    def backward(ctx, g):
+        """d (e^x - 1)/dx = e^x = out + 1"""
+        return g * (ctx.output + 1)
+
+
+class Rsqrt(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return 1 / np.sqrt(float_array(x))
+
+    @staticmethod
+    def backward(ctx, g):
+        """d x^(-1/2)/dx = -x^(-3/2) / 2 = -out³ / 2"""
+        out = ctx.output
+        return g * (out * out * out) * -0.5
+
+
+class Staircase(Function):
+    """A piecewise constant function `fn` (floor, ceil, trunc, round, sign)."""
+
+    @staticmethod
+    def forward(ctx, x, fn):
+        if x.dtype.kind == "f" or (fn is np.sign and x.dtype.kind != "b"):
+            return fn(x)
+        return x.copy()  # integers are whole already (and a bool is its own sign), as PyTorch keeps them
+
+    @staticmethod
+    def backward(ctx, g):
+        """d fn(x)/dx = 0 between the jumps; at a jump it is taken as 0 too, as in PyTorch"""
+        return wrap(np.zeros_like(g.data))
+
+
+class Maximum(Function):
+    """The elementwise larger of x and y."""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        if x.dtype is not y.dtype:
+            x, y = promoted(x, y)
+        return np.maximum(x, y)
+
+    @staticmethod
+    def backward(ctx, g):
+        """d max(x, y)/dx = 1[x > y], d/dy = 1[y > x]; at a tie each gets 1/2, as PyTorch
+
+        NOTE: a NaN is the result wherever one is there (numpy's and PyTorch's rule), so the NaNs
+        are the ones picked."""
+        x, y = ctx.inputs
+        out = ctx.output.data
+        px, py = picked(x.data, out), picked(y.data, out)
+        share = 1 / (px + py).astype(g.dtype)
+        nx, ny = ctx.needs_input_grad
+        return (times(g, px * share) if nx else None), (times(g, py * share) if ny else None)
+
+
+class Minimum(Maximum):
+    """The elementwise smaller of x and y (Maximum's backward: the input equal to out gets g)."""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        if x.dtype is not y.dtype:
+            x, y = promoted(x, y)
+        return np.minimum(x, y)
+
+
+def picked(x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """Where x is the value an extremum (max, min) took: equal to it, or NaN where it is NaN."""
+    return (x == out) | (np.isnan(x) & np.isnan(out))
 
 
 def times(g: Tensor, c: np.ndarray) -> Tensor:

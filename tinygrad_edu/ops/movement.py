@@ -1,4 +1,4 @@
-"""Ops that only move elements: reshape, permute, indexing and its adjoint, concatenation."""
+"""Ops that only move elements: reshape, permute, flip, indexing and its adjoint, concatenation."""
 
 from __future__ import annotations
 
@@ -30,6 +30,19 @@ class Permute(Function):
     def backward(ctx, g):
         """permute only moves elements: the gradient is permuted back (inverse order)"""
         return g.permute(tuple(np.argsort(ctx.axes)))
+
+
+class Flip(Function):
+    @staticmethod
+    def forward(ctx, x, axes):
+        ctx.axes = axes
+        # NOTE: a copy, as PyTorch's flip: an in-place change of the result must not reach x.
+        return np.flip(x, axes).copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        """flip only moves elements: the gradient is flipped back"""
+        return Flip.apply(g, axes=ctx.axes)
 
 
 def as_index(idx: Any) -> Any:

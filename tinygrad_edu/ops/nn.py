@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_edu.core import Function, Tensor, wrap
+from tinygrad_edu.core import Function, Tensor, float_array, wrap
 from tinygrad_edu.grad_mode import modes
 from tinygrad_edu.ops.elementwise import Clip, Where, times
 
@@ -51,9 +51,12 @@ def linear_grads(g: Any, x: Any, w: Any, need: tuple[bool, ...]) -> tuple:
 
 
 def shifted(x: np.ndarray, axis: int) -> np.ndarray:
+    """x - its max along `axis`, in float32 if x holds integers or bools (as PyTorch computes them)."""
     # NOTE: softmax(x) = softmax(x - c) for any c; subtracting the max keeps exp() <= 1,
-    # so logits of 1e3 neither overflow to inf nor turn the result into NaN.
-    return x - x.max(axis=axis, keepdims=True)
+    # so logits of 1e3 neither overflow to inf nor turn the result into NaN. The max of an empty
+    # axis is -inf (`initial`), so softmax over it is empty, as in PyTorch, not numpy's error.
+    x = float_array(x)
+    return x - x.max(axis=axis, keepdims=True, initial=-np.inf)
 
 
 class Softmax(Function):
@@ -75,6 +78,8 @@ class LogSoftmax(Function):
     def forward(ctx, x, axis):
         ctx.axis = axis
         z = shifted(x, axis)
+        if z.size == 0:  # an empty axis (or an empty batch): nothing to normalise, and no log(0) warning
+            return z
         return z - np.log(np.exp(z).sum(axis=axis, keepdims=True))
 
     @staticmethod

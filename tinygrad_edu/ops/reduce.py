@@ -1,5 +1,5 @@
-"""Reductions and their adjoint: `Sum` and `Expand` (broadcasting), `Max`, and `sum_to`, which
-undoes broadcasting for the engine.
+"""Reductions and their adjoint: `Sum` and `Expand` (broadcasting), `Max` and `Min`, `Norm`,
+`CumSum`, and `sum_to`, which undoes broadcasting for the engine.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import numpy as np
 
 from tinygrad_edu.axes import kept_shape
 from tinygrad_edu.core import Function, Tensor
-from tinygrad_edu.ops.elementwise import times
+from tinygrad_edu.ops.elementwise import Where, picked, times
 
 
 def sum_to(g: Tensor, shape: tuple[int, ...]) -> Tensor:
@@ -69,8 +69,59 @@ class Max(Function):
         """
         x = ctx.inputs[0]
         kept = kept_shape(x.shape, ctx.axis)
-        out = ctx.output.data.reshape(kept)
         # NOTE: a NaN is the max of any slice that holds one, and NaN != NaN: matched apart.
-        mask = (x.data == out) | (np.isnan(x.data) & np.isnan(out))
+        mask = picked(x.data, ctx.output.data.reshape(kept))
         share = mask / mask.sum(axis=ctx.axis, keepdims=True)
         return times(Expand.apply(g.reshape(kept), shape=x.shape), share.astype(g.dtype))
+
+
+class Min(Max):
+    """The smallest element over `axis` (Max's backward: ties share the gradient)."""
+
+    @staticmethod
+    def forward(ctx, x, axis, keepdims):
+        ctx.axis, ctx.keepdims = axis, keepdims
+        return x.min(axis=axis, keepdims=keepdims)
+
+
+class Norm(Function):
+    """‖x‖_p = (Σ |x|^p)^(1/p) over `axis`, for a finite p > 0."""
+
+    @staticmethod
+    def forward(ctx, x, p, axis, keepdims):
+        ctx.p, ctx.axis, ctx.keepdims = p, axis, keepdims
+        if p == 2:
+            return np.sqrt((x * x).sum(axis=axis, keepdims=keepdims))
+        return (np.abs(x) ** p).sum(axis=axis, keepdims=keepdims) ** (1 / p)
+
+    @staticmethod
+    def backward(ctx, g):
+        """d‖x‖_p/dx = sign(x) |x|^(p-1) / ‖x‖^(p-1): x / ‖x‖ for p = 2, sign(x) for p = 1
+
+        NOTE: where ‖x‖ = 0 (so x = 0 there) this is 0/0; the gradient is taken as 0, as in
+        PyTorch: the norm is divided by 1 instead, and sign(0) = 0 does the rest.
+        """
+        x, p = ctx.inputs[0], ctx.p
+        kept = kept_shape(x.shape, ctx.axis)
+        n, g = ctx.output.reshape(kept), g.reshape(kept)
+        zero = n.data == 0
+        n = Where.apply(np.ones((), n.dtype), n, cond=zero) if zero.any() else n
+        if p == 2:
+            return g * x / n
+        if p == 1:
+            return g * x.sign()
+        return g * x.sign() * x.abs() ** (p - 1) / n ** (p - 1)
+
+
+class CumSum(Function):
+    """Running sums along `axis` (integers and bools in int64, as PyTorch)."""
+
+    @staticmethod
+    def forward(ctx, x, axis):
+        ctx.axis = axis
+        return np.cumsum(x, axis=axis, dtype=None if x.dtype.kind == "f" else np.int64)
+
+    @staticmethod
+    def backward(ctx, g):
+        """d out_i/dx_k = 1[k <= i], so x_k gets Σ_{i >= k} g_i: a running sum from the end"""
+        return g.flip(ctx.axis).cumsum(ctx.axis).flip(ctx.axis)
