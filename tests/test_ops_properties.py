@@ -3,8 +3,9 @@ central finite differences in float64 (`tg.gradcheck`, which projects on a rando
 gradient, so one check covers the whole vector-Jacobian product).
 
 One factory, `op_test`, turns (op, numpy reference, input domains, number of inputs, whether
-they broadcast) into a hypothesis test, in the spirit of MyGrad's test factories. Values are
-drawn away from kinks and singularities; tests/test_traps.py probes the kinks themselves.
+they broadcast, whether to check second derivatives) into a hypothesis test, in the spirit of
+MyGrad's test factories. Values are drawn away from kinks and singularities; tests/test_traps.py
+probes the kinks themselves.
 """
 
 from __future__ import annotations
@@ -36,13 +37,16 @@ MAX_SIDE = 4
 @dataclass(frozen=True)
 class Domain:
     """Values in [lo, hi], at least `margin` away from each point of `avoid` (kinks, poles);
-    with `distinct`, spread evenly in the drawn order so that no two are within eps (no ties)."""
+    with `distinct`, spread evenly in the drawn order so that no two are within eps (no ties);
+    with `grid`, rounded to its multiples, so that two values are equal or `grid` apart (exact
+    ties, never near ones)."""
 
     lo: float = -3.0
     hi: float = 3.0
     avoid: tuple[float, ...] = ()
     margin: float = 0.1
     distinct: bool = False
+    grid: float | None = None
 
 
 KINK0 = Domain(avoid=(0.0,))
@@ -63,7 +67,7 @@ def _into(x: np.ndarray, dom: Domain) -> np.ndarray:
         x = dom.lo + rank * (dom.hi - dom.lo) / max(x.size, 1)
     for k in dom.avoid:
         x = np.where(np.abs(x - k) < dom.margin, k + np.where(x >= k, dom.margin, -dom.margin), x)
-    return x
+    return x if dom.grid is None else np.round(x / dom.grid) * dom.grid
 
 
 def same_shapes(n: int, min_dims: int = 0, max_dims: int = 3) -> st.SearchStrategy[Shapes]:
@@ -82,15 +86,28 @@ def no_params(shapes: Shapes) -> st.SearchStrategy[dict]:
 
 
 def check_op(
-    fn: Callable[..., Tensor], ref: Callable[..., Any], arrays: Sequence[np.ndarray], kw: dict
+    fn: Callable[..., Tensor],
+    ref: Callable[..., Any],
+    arrays: Sequence[np.ndarray],
+    kw: dict,
+    second: bool = False,
 ) -> None:
-    """fn on float64 tensors equals ref on the arrays, and its gradients pass gradcheck."""
+    """fn on float64 tensors equals ref on the arrays, and its gradients pass gradcheck; with
+    `second`, so do its second derivatives: the gradcheck of (xs, v) ↦ d(Σ fn(xs) ⊙ v)/dxs, the
+    gradient taken with create_graph."""
     xs = [Tensor(a.copy(), requires_grad=True) for a in arrays]
     out = fn(*xs, **kw)
     expected = np.asarray(ref(*arrays, **kw))
     assert (out.shape, out.dtype) == (expected.shape, expected.dtype)
     np.testing.assert_allclose(out.data, expected, rtol=1e-10, atol=1e-12)
     assert tg.gradcheck(lambda *ts: fn(*ts, **kw), xs)
+    if second:
+        v = Tensor(np.random.default_rng(0).standard_normal(out.shape), requires_grad=True)
+
+        def vjp(*ts: Tensor) -> tuple[Tensor | None, ...]:
+            return tg.grad((fn(*ts[:-1], **kw) * ts[-1]).sum(), list(ts[:-1]), create_graph=True)
+
+        assert tg.gradcheck(vjp, [*xs, v])
 
 
 def op_test(
@@ -104,12 +121,14 @@ def op_test(
     params: Callable[[Shapes], st.SearchStrategy[dict]] = no_params,
     min_dims: int = 0,
     max_dims: int = 3,
+    second: bool = False,
 ) -> Callable[..., None]:
     """A hypothesis test of `fn(*xs, **params)` on n float64 tensors against `ref` on their arrays.
 
     `ref=None` evaluates the same expression on numpy arrays (operators, methods, indexing).
     Shapes are equal, or mutually broadcastable with `broadcast`, unless `shapes` is given;
-    `params(shapes)` draws the non-differentiable arguments (axes, indices, targets).
+    `params(shapes)` draws the non-differentiable arguments (axes, indices, targets); `second`
+    checks second derivatives too.
     """
     ref = fn if ref is None else ref
     doms = [domain] * n if isinstance(domain, Domain) else list(domain)
@@ -121,7 +140,7 @@ def op_test(
         shps = data.draw(shapes, label="shapes")
         kw = data.draw(params(shps), label="params")
         arrays = [data.draw(values(s, d), label=f"x{i}") for i, (s, d) in enumerate(zip(shps, doms))]
-        check_op(fn, ref, arrays, kw)
+        check_op(fn, ref, arrays, kw, second)
 
     return test
 
@@ -477,3 +496,246 @@ test_binary_cross_entropy_with_logits = op_test(
     params=reduction,
     domain=[Domain(-5.0, 5.0), Domain(0.0, 1.0)],
 )
+
+
+# ---- the ops PyTorch users reach for (issue 12) --------------------------------------------------
+INTEGERS = Domain(avoid=(-3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0), margin=0.05)  # floor, ceil, trunc jump there
+HALVES = Domain(avoid=(-2.5, -1.5, -0.5, 0.5, 1.5, 2.5), margin=0.05)  # round jumps there
+
+test_sin = op_test(lambda x: x.sin(), np.sin, second=True)
+test_cos = op_test(lambda x: x.cos(), np.cos, second=True)
+test_tan = op_test(lambda x: x.tan(), np.tan, domain=Domain(-1.2, 1.2), second=True)
+test_log2 = op_test(lambda x: x.log2(), np.log2, domain=POSITIVE, second=True)
+test_log10 = op_test(lambda x: x.log10(), np.log10, domain=POSITIVE, second=True)
+test_log1p = op_test(lambda x: x.log1p(), np.log1p, domain=Domain(-0.9, 3.0), second=True)
+test_exp2 = op_test(lambda x: x.exp2(), np.exp2, second=True)
+test_expm1 = op_test(lambda x: x.expm1(), np.expm1, second=True)
+test_rsqrt = op_test(lambda x: x.rsqrt(), lambda x: 1 / np.sqrt(x), domain=POSITIVE, second=True)
+test_square = op_test(lambda x: x.square(), lambda x: x * x, second=True)
+test_reciprocal = op_test(lambda x: x.reciprocal(), lambda x: 1 / x, domain=NONZERO, second=True)
+test_floor = op_test(lambda x: x.floor(), np.floor, domain=INTEGERS)
+test_ceil = op_test(lambda x: x.ceil(), np.ceil, domain=INTEGERS)
+test_trunc = op_test(lambda x: x.trunc(), np.trunc, domain=INTEGERS)
+test_round = op_test(lambda x: x.round(), np.round, domain=HALVES)
+test_sign = op_test(lambda x: x.sign(), np.sign, domain=KINK0)
+# ties share the gradient, which is what central differences see at a tie of two (the gradient
+# jumps there, so there are no second derivatives to check)
+test_maximum = op_test(lambda x, y: x.maximum(y), np.maximum, n=2, broadcast=True, domain=Domain(grid=0.5))
+test_minimum = op_test(
+    lambda x, y: tg.minimum(x, y), np.minimum, n=2, broadcast=True, domain=Domain(grid=0.5)
+)
+
+
+def spread_params(shapes: Shapes) -> st.SearchStrategy[dict]:
+    """dim (not the empty tuple: a variance needs two values), keepdim, and correction or unbiased."""
+    dims = axes(len(shapes[0])).filter(lambda a: a != ())
+    bias = st.fixed_dictionaries({"correction": st.sampled_from([0, 1])}) | st.fixed_dictionaries(
+        {"unbiased": st.booleans()}
+    )
+    return st.tuples(st.fixed_dictionaries({"dim": dims, "keepdim": st.booleans()}), bias).map(
+        lambda d: {**d[0], **d[1]}
+    )
+
+
+def var_ref(
+    x: np.ndarray, dim: Any, keepdim: bool, correction: int = 1, unbiased: bool | None = None
+) -> np.ndarray:
+    ddof = correction if unbiased is None else int(unbiased)
+    return np.var(x, axis=dim, ddof=ddof, keepdims=keepdim)
+
+
+SPREAD_SHAPES = hnp.array_shapes(min_dims=1, max_dims=3, min_side=2, max_side=MAX_SIDE).map(lambda s: (s,))
+test_var = op_test(
+    lambda x, **kw: x.var(**kw),
+    var_ref,
+    shapes=SPREAD_SHAPES,
+    params=spread_params,
+    domain=DISTINCT,
+    second=True,
+)
+test_std = op_test(
+    lambda x, **kw: x.std(**kw),
+    lambda x, **kw: np.sqrt(var_ref(x, **kw)),
+    shapes=SPREAD_SHAPES,
+    params=spread_params,
+    domain=DISTINCT,
+    second=True,
+)
+
+
+def norm_params(shapes: Shapes) -> st.SearchStrategy[dict]:
+    """p, dim and keepdim, and signs for the values (drawn distinct and positive: no ties of |x|
+    for the inf-norm, no zero for the 1-norm's kink)."""
+    signs = hnp.arrays(np.float64, shapes[0], elements=st.sampled_from([-1.0, 1.0]))
+    return st.fixed_dictionaries(
+        {
+            "p": st.sampled_from([1, 2, 3, 1.5, "fro", math.inf, -math.inf]),
+            "dim": axes(len(shapes[0])),
+            "keepdim": st.booleans(),
+            "signs": signs,
+        }
+    )
+
+
+def norm_ref(x: np.ndarray, p: Any, dim: Any, keepdim: bool, signs: np.ndarray) -> np.ndarray:
+    a = np.abs(x * signs)
+    if p in (math.inf, -math.inf):
+        return (a.max if p > 0 else a.min)(axis=dim, keepdims=keepdim)
+    p = 2 if p == "fro" else p
+    return (a**p).sum(axis=dim, keepdims=keepdim) ** (1 / p)
+
+
+test_norm = op_test(
+    lambda x, p, dim, keepdim, signs: (x * signs).norm(p, dim, keepdim),
+    norm_ref,
+    params=norm_params,
+    domain=Domain(0.2, 3.0, distinct=True),
+    second=True,
+)
+test_cumsum = op_test(
+    lambda x, axis: x.cumsum(axis),
+    lambda x, axis: np.cumsum(x, axis),
+    params=one_axis,
+    min_dims=1,
+    second=True,
+)
+
+
+def dims_to_flip(shapes: Shapes) -> st.SearchStrategy[dict]:
+    ndim = len(shapes[0])
+    return st.lists(st.integers(-ndim, ndim - 1), max_size=ndim, unique_by=lambda a: a % ndim).map(
+        lambda d: {"dims": tuple(d)}
+    )
+
+
+test_flip = op_test(
+    lambda x, dims: x.flip(dims), lambda x, dims: np.flip(x, dims), params=dims_to_flip, min_dims=1
+)
+
+
+def repeat_params(shapes: Shapes) -> st.SearchStrategy[dict]:
+    """One count per dim and up to two more in front (repeat), or fewer (tile's leading ones)."""
+    ndim = len(shapes[0])
+    counts = st.lists(st.integers(1, 3), min_size=max(ndim, 1) if ndim else 0, max_size=ndim + 2)
+    return st.fixed_dictionaries({"sizes": counts.map(tuple), "tile": st.booleans()})
+
+
+def repeat_ref(x: np.ndarray, sizes: Shape, tile: bool) -> np.ndarray:
+    return np.tile(x, sizes)  # numpy's tile is PyTorch's repeat, and pads short counts as tile does
+
+
+test_repeat = op_test(
+    lambda x, sizes, tile: x.tile(sizes) if tile else x.repeat(sizes),
+    repeat_ref,
+    params=lambda s: repeat_params(s).filter(lambda d: d["tile"] or len(d["sizes"]) >= len(s[0])),
+)
+
+
+def expand_params(shapes: Shapes) -> st.SearchStrategy[dict]:
+    """A size for each dim (-1 keeps it; a dim of 1 may grow) and up to two new ones in front."""
+    each = [st.sampled_from([-1, n]) if n != 1 else st.sampled_from([-1, 1, 2, 3]) for n in shapes[0]]
+    lead = st.lists(st.integers(1, 3), max_size=2)
+    return st.tuples(lead, st.tuples(*each)).map(lambda ls: {"sizes": (*ls[0], *ls[1])})
+
+
+def expand_ref(x: np.ndarray, sizes: Shape) -> np.ndarray:
+    lead = len(sizes) - x.ndim
+    shape = tuple(n if s == -1 else s for s, n in zip(sizes, (0,) * lead + x.shape))
+    return np.broadcast_to(x, shape)
+
+
+test_expand = op_test(
+    lambda x, sizes: x.expand(sizes),
+    expand_ref,
+    shapes=hnp.array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=3).map(lambda s: (s,)),
+    params=expand_params,
+)
+
+
+def piece_params(shapes: Shapes) -> st.SearchStrategy[dict]:
+    """A dim, a piece count or size, and which piece to take."""
+    ndim = len(shapes[0])
+    return st.fixed_dictionaries(
+        {
+            "dim": st.integers(-ndim, ndim - 1),
+            "k": st.integers(1, 5),
+            "i": st.integers(0, 4),
+            "chunk": st.booleans(),
+        }
+    )
+
+
+def piece(x: Any, dim: int, k: int, i: int, chunk: bool) -> Any:
+    """Piece i (modulo their number) of x.chunk(k, dim) or x.split(k, dim)."""
+    pieces = x.chunk(k, dim) if chunk else x.split(k, dim)
+    return pieces[i % len(pieces)]
+
+
+def piece_ref(x: np.ndarray, dim: int, k: int, i: int, chunk: bool) -> np.ndarray:
+    """PyTorch's rule written out: split pieces of k; chunk pieces of ⌈n / k⌉."""
+    n = x.shape[dim]
+    size = -(-n // k) if chunk else k
+    starts = list(range(0, n, size))
+    start = starts[i % len(starts)]
+    return np.take(x, range(start, min(start + size, n)), axis=dim)
+
+
+test_chunk_and_split = op_test(piece, piece_ref, params=piece_params, min_dims=1)
+
+
+def diagonal(shapes: Shapes) -> st.SearchStrategy[dict]:
+    return st.fixed_dictionaries({"diagonal": st.integers(-2, 2), "upper": st.booleans()})
+
+
+test_tril_triu = op_test(
+    lambda x, diagonal, upper: x.triu(diagonal) if upper else x.tril(diagonal),
+    lambda x, diagonal, upper: np.triu(x, diagonal) if upper else np.tril(x, diagonal),
+    params=diagonal,
+    min_dims=2,
+)
+
+
+def gather_params(shapes: Shapes) -> st.SearchStrategy[dict]:
+    """A dim, and an index no larger than x off that dim, with values (repeats too) along it."""
+    shape = shapes[0]
+    ndim = len(shape)
+
+    def index(dim: int) -> st.SearchStrategy[dict]:
+        sides = st.tuples(
+            *[st.integers(1, 4) if a == dim else st.integers(1, n) for a, n in enumerate(shape)]
+        )
+        idx = sides.flatmap(lambda s: hnp.arrays(np.int64, s, elements=st.integers(0, shape[dim] - 1)))
+        return idx.map(lambda i: {"dim": dim - ndim if dim % 2 else dim, "index": i})
+
+    return st.integers(0, ndim - 1).flatmap(index)
+
+
+def gather_ref(x: np.ndarray, dim: int, index: np.ndarray) -> np.ndarray:
+    """out[i, j, k] = x[index[i, j, k], j, k] for dim 0, and so on: a loop, slowly."""
+    out = np.empty(index.shape)
+    for pos in np.ndindex(index.shape):
+        src = list(pos)
+        src[dim] = index[pos]
+        out[pos] = x[tuple(src)]
+    return out
+
+
+test_gather = op_test(
+    lambda x, dim, index: x.gather(dim, index), gather_ref, params=gather_params, min_dims=1
+)
+
+
+def fill_params(shapes: Shapes) -> st.SearchStrategy[dict]:
+    masks = hnp.broadcastable_shapes(shapes[0], max_dims=len(shapes[0])).flatmap(
+        lambda s: hnp.arrays(np.bool_, s)
+    )
+    return st.fixed_dictionaries({"mask": masks, "value": st.sampled_from([0.0, -1.5, 1e9])})
+
+
+test_masked_fill = op_test(
+    lambda x, mask, value: x.masked_fill(mask, value),
+    lambda x, mask, value: np.where(mask, value, x),
+    params=fill_params,
+)
+test_t = op_test(lambda x: x.t(), lambda x: x.T, max_dims=2)
+test_clone = op_test(lambda x: x.clone(), np.copy)

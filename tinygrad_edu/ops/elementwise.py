@@ -333,7 +333,7 @@ class Maximum(Function):
         x, y = ctx.inputs
         out = ctx.output.data
         px, py = picked(x.data, out), picked(y.data, out)
-        share = 1 / (px + py).astype(g.dtype)
+        share = 1 / (px.astype(g.dtype) + py)  # NOTE: bool + bool would be `or`: 1 at a tie
         nx, ny = ctx.needs_input_grad
         return (times(g, px * share) if nx else None), (times(g, py * share) if ny else None)
 
