@@ -744,18 +744,9 @@ def one_hot(tensor: Any, num_classes: int = -1) -> Tensor:
 
 def _vector_norm(x: Tensor, p: float, axis: int, fn: str) -> Tensor:
     """‖x‖_p along `axis` (kept), with derivative 0 at a zero vector, as PyTorch's norm."""
-    if p == math.inf:
-        return x.abs().max(axis, keepdims=True)
     if not p > 0:
         raise ValueError(f"{fn}: p must be positive (or inf), got {p}")
-    s = (x * x if p == 2 else x.abs() ** p).sum(axis, keepdims=True)
-    zero = s.data == 0
-    if not zero.any():
-        return s.sqrt() if p == 2 else s ** (1 / p)
-    # NOTE: the root's derivative is infinite at 0, and 0 · inf = NaN even in the branch a where
-    # does not take; so the root is taken of 1 at the zero vectors, and 0 put there instead.
-    s = where(zero, 1.0, s)
-    return where(zero, 0.0, s.sqrt() if p == 2 else s ** (1 / p))
+    return x.norm(p, axis, keepdim=True)
 
 
 def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
