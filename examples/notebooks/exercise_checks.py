@@ -158,51 +158,41 @@ def tanh_backward(Tanh: type) -> None:
     _compare("the second derivative", gg, -2 * t * (1 - t**2))
 
 
+def _check_softmax_family(function: type, jacobian: Callable, mistakes: Callable) -> None:
+    """An op on rows of 5 (softmax or log-softmax): its backward against the explicit Jacobian,
+    `jacobian(s)` with s = softmax(z) row by row, then gradcheck; `mistakes(s, v)` as for _compare."""
+    rng = _rng()
+    z, v = rng.standard_normal((3, 5)), rng.standard_normal((3, 5))  # v: the upstream gradient
+    s = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    _compare("z.grad", _backward(function, z, v), np.einsum("ni,nij->nj", v, jacobian(s)), mistakes(s, v))
+    _gradcheck(function.apply, tg.Tensor(z, requires_grad=True))
+
+
 @exercise(3, "softmax's backward")
 def softmax_backward(Softmax: type) -> None:
-    rng = _rng()
-    z = rng.standard_normal((3, 5))
-    v = rng.standard_normal((3, 5))
-    e = np.exp(z)
-    s = e / e.sum(axis=1, keepdims=True)
-    jacobian = np.einsum("ni,ij->nij", s, np.eye(5)) - np.einsum("ni,nj->nij", s, s)  # ∂s_i/∂z_j per row
-    _compare(
-        "z.grad",
-        _backward(Softmax, z, v),
-        np.einsum("ni,nij->nj", v, jacobian),
-        [
-            (
-                "it keeps only the diagonal of the Jacobian, s_i(1 - s_i); every output s_i also depends "
-                "on every other input z_j (∂s_i/∂z_j = -s_i s_j)",
-                v * s * (1 - s),
-            )
-        ],
+    diagonal_only = (
+        "it keeps only the diagonal of the Jacobian, s_i(1 - s_i); every output s_i also depends "
+        "on every other input z_j (∂s_i/∂z_j = -s_i s_j)"
     )
-    _gradcheck(Softmax.apply, tg.Tensor(z, requires_grad=True))
+    _check_softmax_family(
+        Softmax,
+        lambda s: np.einsum("ni,ij->nij", s, np.eye(5)) - np.einsum("ni,nj->nij", s, s),  # ∂s_i/∂z_j
+        lambda s, v: [(diagonal_only, v * s * (1 - s))],
+    )
 
 
 @exercise(4, "find the bug in LogSoftmax")
 def logsoftmax_bug(LogSoftmax: type) -> None:
-    rng = _rng()
-    z = rng.standard_normal((3, 5))
-    v = rng.standard_normal((3, 5))
-    e = np.exp(z)
-    s = e / e.sum(axis=1, keepdims=True)
-    jacobian = np.eye(5) - s[:, None, :]  # ∂ log s_i / ∂z_j = δ_ij - s_j, per row
-    _compare(
-        "z.grad",
-        _backward(LogSoftmax, z, v),
-        np.einsum("ni,nij->nj", v, jacobian),
-        [
-            (
-                "the rule treats output i as depending on input i only. log_softmax(z)_i depends on "
-                "every z_j through the normalising sum: input j collects -s_j·g_i from every output i "
-                "of its row",
-                v - s * v,
-            )
-        ],
+    own_input_only = (
+        "the rule treats output i as depending on input i only. log_softmax(z)_i depends on "
+        "every z_j through the normalising sum: input j collects -s_j·g_i from every output i "
+        "of its row"
     )
-    _gradcheck(LogSoftmax.apply, tg.Tensor(z, requires_grad=True))
+    _check_softmax_family(
+        LogSoftmax,
+        lambda s: np.eye(5) - s[:, None, :],  # ∂ log s_i / ∂z_j = δ_ij - s_j
+        lambda s, v: [(own_input_only, v - s * v)],
+    )
 
 
 SUM_TO_CASES = (((2, 3, 4), (4,)), ((2, 3, 4), (3, 1)), ((2, 3, 4), (2, 1, 4)), ((2, 3, 4), ()))
