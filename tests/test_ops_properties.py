@@ -1,6 +1,7 @@
 """Property tests for every op: the forward equals the numpy expression, and the gradient equals
-central finite differences in float64 (`tg.gradcheck`, which projects on a random upstream
-gradient, so one check covers the whole vector-Jacobian product).
+central finite differences in float64 (`tg.gradcheck`, which compares the whole Jacobian entry
+by entry: one row by tg.grad per output element, one column by central differences per input
+element).
 
 One factory, `op_test`, turns (op, numpy reference, input domains, number of inputs, whether
 they broadcast, whether to check second derivatives) into a hypothesis test, in the spirit of
