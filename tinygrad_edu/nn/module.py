@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from tinygrad_edu.core import Tensor
+from tinygrad_edu.nn.utils import zero_grad
 from tinygrad_edu.versions import mark_changed
 
 
@@ -325,11 +326,7 @@ class Module:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Set every parameter's `.grad` to None (PyTorch's default), or fill it with zeros."""
-        for p in self.parameters():
-            if set_to_none:
-                p.grad = None
-            elif p.grad is not None:
-                p.grad.fill(0)
+        zero_grad(self.parameters(), set_to_none)
 
     def apply(self, fn: Callable[[Module], Any]) -> Module:
         """Call `fn` on every sub-module, children before parents, then on self (as PyTorch's, e.g.

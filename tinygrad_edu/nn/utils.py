@@ -1,4 +1,5 @@
-"""Gradient clipping, and a model's parameters as one flat vector, as in `torch.nn.utils`."""
+"""Gradient clipping and resetting, and a model's parameters as one flat vector, as in
+`torch.nn.utils`."""
 
 from __future__ import annotations
 
@@ -11,6 +12,17 @@ import numpy as np
 from tinygrad_edu.core import Tensor
 from tinygrad_edu.functional import concatenate
 from tinygrad_edu.versions import mark_changed
+
+
+def zero_grad(parameters: Iterable[Tensor], set_to_none: bool = True) -> None:
+    """Reset the parameters' gradients before the next backward (they accumulate otherwise):
+    drop them (`set_to_none=True`, PyTorch's default, frees the memory) or fill them with zeros.
+    What `Module.zero_grad` and `Optimizer.zero_grad` do."""
+    for p in parameters:
+        if set_to_none:
+            p.grad = None
+        elif p.grad is not None:
+            p.grad.fill(0)
 
 
 def _tensors(parameters: Tensor | Iterable[Tensor], fn: str) -> list[Tensor]:

@@ -19,6 +19,7 @@ import numpy as np
 
 from tinygrad_edu.core import Tensor
 from tinygrad_edu.grad_mode import enable_grad, no_grad
+from tinygrad_edu.nn.utils import zero_grad
 from tinygrad_edu.versions import mark_changed
 
 ParamGroup = dict[str, Any]
@@ -136,12 +137,7 @@ class Optimizer:
 
         `set_to_none=True` (PyTorch's default) drops them, freeing memory; False fills zeros.
         """
-        for group in self.param_groups:
-            for p in group["params"]:
-                if set_to_none:
-                    p.grad = None
-                elif p.grad is not None:
-                    p.grad.fill(0)
+        zero_grad((p for group in self.param_groups for p in group["params"]), set_to_none)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient; returns `closure()` if given (the
