@@ -344,3 +344,16 @@ def test_render_unknown_format_names_the_path(tmp_path):
     with pytest.raises(ValueError, match=r"graph\.xyz.*'xyz'"):
         render(_small_graph(), tmp_path / "graph.xyz")
     assert not list(tmp_path.iterdir())
+
+
+def test_doc_images_are_drawn_with_their_numbers(doc_images, tmp_path):
+    makers = (doc_images.values_graph, doc_images.modes_graph, doc_images.vjp_graph)
+    if not _graphviz_available():
+        with pytest.raises(RuntimeError, match="needs the"):
+            makers[0](tmp_path)
+        return
+    texts = [make(tmp_path).read_text() for make in makers]
+    # f = (a·b + c)·d: df/da = -2·b = 6; y = tanh(x1·x2) + x1: ∂y/∂x1 = x2 (1 - tanh²(1)) + 1 = 1.21
+    assert ">grad = 6<" in texts[0] and ">grad = &#45;4<" in texts[0]
+    assert ">grad = 1.21<" in texts[1]
+    assert ">u<" in texts[2] and ">value = 0.7616<" in texts[2]  # tanh(1), on the recorded VJP's path
