@@ -98,6 +98,19 @@ LAYERS: list[tuple[str, Callable[[Any, Any], Any], tuple[int, ...], int]] = [
         0,
     ),
     (
+        "a small CNN: Conv2d, BatchNorm2d, ReLU, MaxPool2d, Flatten, Linear",
+        lambda m, d: m.Sequential(
+            m.Conv2d(2, 4, 3, padding=1, dtype=d),
+            m.BatchNorm2d(4, dtype=d),
+            m.ReLU(),
+            m.MaxPool2d(2),
+            m.Flatten(),
+            m.Linear(16, 3, dtype=d),
+        ),
+        (5, 2, 4, 4),
+        0,
+    ),
+    (
         "ModuleList / ModuleDict of GroupNorm and Embedding",
         lambda m, d: m.ModuleDict(
             {
