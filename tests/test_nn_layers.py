@@ -174,6 +174,28 @@ def test_requires_grad_freezes_and_unfreezes_every_parameter():
     assert not any(b.requires_grad for b in model.buffers())
 
 
+def test_to_casts_float_parameters_buffers_and_grads_in_place():
+    tg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Embedding(5, 2))
+    x = tg.Tensor(np.random.default_rng(7).standard_normal((6, 3)).astype(np.float32))
+    model[1](model[0](x)).sum().backward()
+    params = list(model.parameters())
+    expected = {k: v.astype(F64) for k, v in model.state_dict().items()}
+    assert model.double() is model and list(model.parameters()) == params
+    for k, v in model.state_dict().items():
+        want = np.int64 if k.endswith("num_batches_tracked") else F64
+        assert v.dtype == want and np.array_equal(v, expected[k]), k
+    assert model[0].weight.grad.dtype == F64 and model[2].weight.grad is None
+    head = nn.Sequential(model[0], model[1]).eval()
+    assert tg.gradcheck(lambda w: head(tg.Tensor(x.data.astype(F64))), [model[0].weight])
+    assert model.float()[0].weight.dtype == np.float32 and model.half()[1].running_var.dtype == np.float16
+    assert model.to("cpu") is model
+    with pytest.raises(ValueError, match="device 'cuda:0': tinygrad_edu runs on the CPU only"):
+        model.to("cuda:0")
+    with pytest.raises(TypeError, match=r"Sequential\.to: int32 is not a floating-point dtype"):
+        model.to(np.int32)
+
+
 # ---- containers ------------------------------------------------------------------------------------
 def test_sequential_from_an_ordered_dict_keeps_its_keys_and_slices_keep_the_original_keys():
     a, r, c = nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1)

@@ -318,6 +318,39 @@ class Module:
         """`train(False)`: Dropout becomes the identity, BatchNorm uses its running statistics."""
         return self.train(False)
 
+    def to(self, dtype: Any) -> Module:
+        """Cast every floating-point parameter and buffer, and its `.grad`, to `dtype`; integer
+        buffers (num_batches_tracked) stay. The Parameter objects stay too, so build the
+        optimizer after this, as in PyTorch. `to("cpu")` does nothing (the only device here).
+        Returns self."""
+        where = f"{type(self).__name__}.to"
+        if isinstance(dtype, str) and dtype.split(":")[0] in ("cpu", "cuda", "mps", "xpu", "meta"):
+            if dtype.split(":")[0] != "cpu":
+                raise ValueError(f"{where}: device {dtype!r}: tinygrad_edu runs on the CPU only (numpy)")
+            return self
+        try:
+            target = np.dtype(dtype)
+        except TypeError:
+            raise TypeError(f"{where}: {dtype!r} is not a dtype") from None
+        if target.kind != "f":
+            raise TypeError(f"{where}: {target} is not a floating-point dtype")
+        for t in [*self.parameters(), *self.buffers()]:
+            if t.dtype.kind == "f" and t.dtype != target:
+                t.data = t.data.astype(target)
+                if t.grad is not None:
+                    t.grad = t.grad.astype(target)
+                mark_changed(t)  # a graph recorded before saw other values
+        return self
+
+    def float(self) -> Module:
+        return self.to(np.float32)
+
+    def double(self) -> Module:
+        return self.to(np.float64)
+
+    def half(self) -> Module:
+        return self.to(np.float16)
+
     def requires_grad_(self, requires_grad: bool = True) -> Module:
         """Set `requires_grad` on every parameter (False freezes them); returns self."""
         for p in self.parameters():
