@@ -484,7 +484,9 @@ def test_state_dict_layout_types_and_copies():
     assert not (opt.state[a]["exp_avg"] == 99.0).any()
 
     fresh = optim.Adam([nn.Parameter(np.zeros((2, 2))), nn.Parameter(np.zeros(3))], lr=1.0)
-    with pytest.raises(ValueError, match="has 2 parameter groups, the optimizer has 1"):
+    with pytest.raises(
+        ValueError, match=r"has 2 parameter groups \(.param_groups\.\*.\), the optimizer has 1"
+    ):
         fresh.load_state_dict(sd)
     c, d = nn.Parameter(np.zeros((2, 2))), nn.Parameter(np.zeros(3))
     fresh = optim.Adam([{"params": [c]}, {"params": [d]}])
@@ -696,6 +698,12 @@ BAD_LOADS = {
         r"'state\.0\.exp_avg' has dtype <U1",
     ),
     "buffer shape": (ADAM, {"state.1.exp_avg": np.zeros(4)}, ADAM, r"'state\.1\.exp_avg' has shape \(4,\)"),
+    "state of no listed parameter": (
+        ADAM,
+        {"state.7.step": 3},
+        ADAM,
+        r"Adam\.load_state_dict: 'state\.7\.\*' is for parameter 7, which no group lists",
+    ),
     "param count": (
         ADAM,
         {},

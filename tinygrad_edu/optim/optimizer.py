@@ -42,6 +42,16 @@ def check_hyperparameters(name: str, **values: Any) -> None:
             raise ValueError(f"{name}: {key} must be a finite number >= 0, got {v!r}")
 
 
+def check_betas(name: str, betas: Any) -> None:
+    """Raise ValueError unless `betas` (Adam's and Adamax's decay rates) is two numbers in [0, 1)."""
+    if not (
+        isinstance(betas, (tuple, list))
+        and len(betas) == 2
+        and all(_is_real(b) and 0 <= b < 1 for b in betas)
+    ):
+        raise ValueError(f"{name}: betas must be two numbers in [0, 1), got {betas!r}")
+
+
 def update_dtype(dtype: np.dtype) -> np.dtype:
     """The dtype a parameter's update and state are computed in: its own, but float32 for float16.
 
@@ -51,16 +61,6 @@ def update_dtype(dtype: np.dtype) -> np.dtype:
     A change smaller than half a float16 step of the parameter is lost in that rounding.
     """
     return np.dtype(np.float32) if dtype == np.float16 else np.dtype(dtype)
-
-
-def check_betas(name: str, betas: Any) -> None:
-    """Raise ValueError unless `betas` (Adam's and Adamax's decay rates) is two numbers in [0, 1)."""
-    if not (
-        isinstance(betas, (tuple, list))
-        and len(betas) == 2
-        and all(_is_real(b) and 0 <= b < 1 for b in betas)
-    ):
-        raise ValueError(f"{name}: betas must be two numbers in [0, 1), got {betas!r}")
 
 
 def scaled_add(y: np.ndarray, a: float, x: np.ndarray, work: np.ndarray) -> None:
@@ -208,7 +208,7 @@ class Optimizer:
         groups, states = _split_keys(state_dict, where)
         if sorted(groups) != list(range(len(self.param_groups))):
             raise ValueError(
-                f"{where}: the state dict has {len(groups)} parameter groups, "
+                f"{where}: the state dict has {len(groups)} parameter groups ('param_groups.*'), "
                 f"the optimizer has {len(self.param_groups)}"
             )
         params = self._params_by_index(groups, where)
@@ -216,7 +216,7 @@ class Optimizer:
         new_state = {}
         for i, buffers in states.items():
             if i not in params:
-                raise ValueError(f"{where}: state for parameter {i}, which no group lists")
+                raise ValueError(f"{where}: 'state.{i}.*' is for parameter {i}, which no group lists")
             g, p = params[i]
             new_state[p] = self._loaded_state(buffers, p, new_groups[g], f"state.{i}", where)
         for group, new in zip(self.param_groups, new_groups):
