@@ -305,7 +305,7 @@ def _conv(op: str, dims: int, input, weight, bias, stride, padding, dilation, gr
     widths = _conv_padding(padding, kernel, stride, dilation, op)
     _check_fits(op, x, kernel, dilation, widths)
     win = _window(kernel, stride, dilation, widths)
-    y = conv.Conv2d.apply(_lifted(x, dims), _lifted(w, dims), *b, win=win, groups=groups)
+    y = ops.Conv2d.apply(_lifted(x, dims), _lifted(w, dims), *b, win=win, groups=groups)
     return _unlifted(y, dims, unbatched)
 
 
@@ -382,7 +382,7 @@ def conv_transpose2d(
     # whole strides, so that the conv2d (used by the backward) does not see one more window.
     widths = tuple((p, p - s * (e // s)) for p, s, e in zip(pads, stride, extra))
     win = conv.Window(w.shape[2:], stride, dilation, widths)
-    y = conv.ConvTranspose2d.apply(x, w, *b, win=win, groups=groups, size=size)
+    y = ops.ConvTranspose2d.apply(x, w, *b, win=win, groups=groups, size=size)
     return y.squeeze(0) if unbatched else y
 
 
@@ -417,7 +417,7 @@ def _max_pool(op: str, dims: int, input, kernel_size, stride, padding, dilation,
     x, unbatched = _spatial_input(input, dims, op)
     win = _pool_window(op, x, dims, kernel_size, stride, padding, dilation, ceil_mode)
     xl = _lifted(x, dims)
-    y = _unlifted(conv.MaxPool2d.apply(xl, win=win), dims, unbatched)
+    y = _unlifted(ops.MaxPool2d.apply(xl, win=win), dims, unbatched)
     if not return_indices:
         return y
     _, idx = conv.max_taps(xl.data, win)  # again: a graph node is kept only when recording
@@ -476,7 +476,7 @@ def _avg_pool(op, dims, input, kernel_size, stride, padding, ceil_mode, count_in
             for n, k, s, (p, _), o in zip(sizes, win.kernel, win.stride, win.padding, win.out_size(sizes))
         ]
         divisor = np.multiply.outer(*counts).astype(x.dtype)
-    y = conv.WindowSum.apply(_lifted(x, dims), win=win) / Tensor(divisor)
+    y = ops.WindowSum.apply(_lifted(x, dims), win=win) / Tensor(divisor)
     return _unlifted(y, dims, unbatched)
 
 
@@ -577,7 +577,7 @@ def pad(input: Tensor, pad: tuple[int, ...], mode: str = "constant", value: floa
     if any(n < max(-b, 0) + max(-e, 0) for n, (b, e) in zip(sizes, widths)):
         raise ValueError(f"pad: padding {pad} crops more than the input of shape {x.shape} holds")
     if mode == "constant":
-        return conv.Pad.apply(x, widths=widths, value=0.0 if value is None else value)
+        return ops.Pad.apply(x, widths=widths, value=0.0 if value is None else value)
     if mode not in _PAD_INDEX:
         raise ValueError(f"pad: mode must be 'constant', 'reflect', 'replicate' or 'circular', got {mode!r}")
     if value is not None:

@@ -11,6 +11,17 @@ confused with the `nn` Modules of the same name. Most code calls them through Te
 """
 
 from tinygrad_edu.ops import conv
+from tinygrad_edu.ops.conv import (
+    Conv2d,
+    ConvTranspose2d,
+    ConvWeightGrad,
+    MaxPool2d,
+    Pad,
+    Pick,
+    Place,
+    Spread,
+    WindowSum,
+)
 from tinygrad_edu.ops.elementwise import (
     Abs,
     Add,
@@ -69,6 +80,9 @@ __all__ = [
     "Cast",
     "Clip",
     "Concatenate",
+    "Conv2d",
+    "ConvTranspose2d",
+    "ConvWeightGrad",
     "Cos",
     "CrossEntropy",
     "CumSum",
@@ -91,6 +105,7 @@ __all__ = [
     "LogSoftmax",
     "MatMul",
     "Max",
+    "MaxPool2d",
     "Maximum",
     "Min",
     "Minimum",
@@ -98,7 +113,10 @@ __all__ = [
     "Neg",
     "Norm",
     "NormalCDF",
+    "Pad",
     "Permute",
+    "Pick",
+    "Place",
     "Pow",
     "ReLU",
     "Reshape",
@@ -107,6 +125,7 @@ __all__ = [
     "Sin",
     "Softmax",
     "Softplus",
+    "Spread",
     "Sqrt",
     "Staircase",
     "Sub",
@@ -114,6 +133,7 @@ __all__ = [
     "Tan",
     "Tanh",
     "Where",
+    "WindowSum",
     "as_index",
     "conv",
     "sum_to",
