@@ -100,7 +100,10 @@ def test_notebook_is_stored_without_outputs(path: Path) -> None:
     nbformat.validate(nb)
     for number, cell in enumerate(nb.cells, 1):
         if cell.cell_type == "code":
-            assert not cell.outputs, f"{path.name}, cell {number}: outputs stored (strip them)"
+            assert not cell.outputs, (
+                f"{path.name}, cell {number}: outputs stored "
+                "(in Jupyter: Edit > Clear Outputs of All Cells, then save)"
+            )
             assert cell.execution_count is None, f"{path.name}, cell {number}: execution count stored"
     assert nb.metadata.kernelspec.name == "python3"
 
