@@ -12,17 +12,20 @@ import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import hypothesis.extra.numpy as hnp
 import hypothesis.strategies as st
 import numpy as np
 import onnx
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 
 import tinygrad_edu as tg
+import tinygrad_edu.functional as F
 from tinygrad_edu import nn, ops
 from tinygrad_edu.data.mnist import flatten, load_mnist_subset, to_float
+from tinygrad_edu.nn import normalization
 from tinygrad_edu.onnx import CONVERTERS, ExportError, export, run
 
 RTOL = 1e-5  # float32: the largest difference, relative to the largest output
@@ -89,7 +92,7 @@ def mnist_mlp() -> nn.Module:
 
 
 class EveryOp(nn.Module):
-    """A forward that uses every op with an ONNX translation (the test checks the set is complete)."""
+    """A forward that uses every elementwise, reduction and movement op with an ONNX translation."""
 
     def __init__(self) -> None:
         tg.manual_seed(1)
@@ -120,30 +123,81 @@ class EveryOp(nn.Module):
         return tg.concatenate([self.softmax(both), self.log_softmax(both)], axis=1)
 
 
-def test_every_op_model_uses_every_translated_op():
-    model = EveryOp().eval()
-    out = model(tg.Tensor(batches((2, 2, 3))[0], requires_grad=True))
-    assert graph_ops(out) == set(CONVERTERS)
-
-
 # ---- agreement with ONNX Runtime -------------------------------------------------------------------
+def mnist_cnn() -> nn.Module:
+    """A small CNN for MNIST (conv, batch norm, both pools, dropout, linear), trained for a few
+    steps on the subset so the weights and batch-norm statistics are not the initial ones."""
+    tg.manual_seed(4)
+    model = nn.Sequential(
+        nn.Conv2d(1, 8, 3, padding=1),
+        nn.BatchNorm2d(8),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(8, 16, 3),
+        nn.ReLU(),
+        nn.AvgPool2d(2),
+        nn.Flatten(),
+        nn.Dropout(0.25),
+        nn.Linear(16 * 6 * 6, 10),
+    )
+    x, y = to_float(mnist().train_images[:320])[:, None], mnist().train_labels[:320]
+    opt = tg.optim.SGD(model.parameters(), lr=0.05)
+    for i in range(0, 320, 32):
+        opt.zero_grad()
+        tg.functional.cross_entropy(model(tg.Tensor(x[i : i + 32])), y[i : i + 32]).backward()
+        opt.step()
+    return model
+
+
+class ConvZoo(nn.Module):
+    """The other convolution, padding and normalisation layers, on (N, 4, 8, 8) inputs."""
+
+    def __init__(self) -> None:
+        tg.manual_seed(5)
+        self.pad = nn.ZeroPad2d((1, 0, 2, 1))
+        self.up = nn.ConvTranspose2d(4, 6, 3, stride=2, padding=1, output_padding=1, groups=2)
+        self.group_norm = nn.GroupNorm(3, 6)
+        self.layer_norm = nn.LayerNorm(11)
+        self.conv1d = nn.Conv1d(6, 5, 3, stride=2, dilation=2, bias=False)
+        self.pool = nn.MaxPool1d(2, ceil_mode=True)
+        self.squeeze = nn.AdaptiveAvgPool2d((2, 3))
+
+    def forward(self, x: tg.Tensor) -> tg.Tensor:
+        # NOTE: the zero padding comes after the norm: normalising the padding's rows, where the
+        # transposed convolution leaves only its bias, would divide float32 rounding noise by sqrt(eps)
+        h = self.pad(self.group_norm(self.up(x)))  # (N, 6, 19, 17)
+        h = tg.functional.pad(h, (1, -2, 0, 0), mode="reflect")[:, :, :11, :11]  # a Gather, a crop
+        h = self.conv1d(self.layer_norm(h).mean(axis=2))  # (N, 5, 3)
+        return tg.concatenate([self.pool(h).flatten(1), self.squeeze(x).flatten(1)], axis=1)
+
+
 class Tokens(nn.Module):
     """Vectors looked up by the input's integers (a Gather of the input), averaged, then a Linear."""
 
     def __init__(self) -> None:
         tg.manual_seed(3)
-        self.table = nn.Parameter(tg.randn(20, 6).data)
+        self.embedding = nn.Embedding(20, 6)
         self.fc = nn.Linear(6, 3)
 
     def forward(self, tokens: tg.Tensor) -> tg.Tensor:
-        return self.fc(self.table[tokens].mean(axis=1))
+        return self.fc(self.embedding(tokens).mean(axis=1))
 
 
 MODELS = {  # name: (make the model, draw n inputs from a seed)
     "mnist_mlp": (mnist_mlp, mnist_images),
+    "mnist_cnn": (mnist_cnn, lambda n, seed: mnist_images(n, seed).reshape(n, 1, 28, 28)),
     "every_op": (EveryOp, lambda n, seed: batches((n, 2, 3), seed=seed)[0]),
+    "conv_zoo": (ConvZoo, lambda n, seed: batches((n, 4, 8, 8), seed=seed)[0]),
     "tokens": (Tokens, lambda n, seed: np.random.default_rng(seed).integers(0, 20, (n, 5))),
 }
+
+
+def test_the_models_use_every_translated_op():
+    used = set()
+    for make, sample in MODELS.values():
+        x = sample(2, 0)
+        used |= graph_ops(make().eval()(tg.Tensor(x, requires_grad=x.dtype.kind == "f")))
+    assert used == set(CONVERTERS)
 
 
 @pytest.mark.parametrize("name", MODELS)
@@ -263,6 +317,12 @@ def test_a_value_frozen_from_the_example_is_refused(tmp_path, dynamic_batch):
     model = nn.Sequential(nn.Linear(3, 3), LeakyReLU())
     with pytest.raises(ExportError, match=r"op Where from module '1' \(LeakyReLU\) uses a value that chan"):
         export(model, batches((4, 3))[0], tmp_path / "m.onnx", dynamic_batch=dynamic_batch)
+
+
+def test_an_output_padding_beyond_the_stride_is_refused(tmp_path):
+    up = nn.ConvTranspose2d(2, 2, 3, stride=1, output_padding=1, dilation=2)  # PyTorch allows it
+    with pytest.raises(ExportError, match=r"op ConvTranspose2d from ConvTranspose2d.forward: ONNX Runtime "):
+        export(up, batches((1, 2, 4, 4))[0], tmp_path / "up.onnx")
 
 
 def test_control_flow_on_values_is_refused(tmp_path):
@@ -402,6 +462,93 @@ def index_array(shape: Shape) -> st.SearchStrategy[dict]:
     return st.integers(1, len(shape) - 1).flatmap(on)
 
 
+def images(dims: int) -> st.SearchStrategy[Shape]:
+    """(N, C, L) or (N, C, H, W) input shapes."""
+    return st.tuples(st.integers(1, 3), st.integers(1, 4), *[st.integers(1, 7)] * dims)
+
+
+@st.composite
+def window(draw: st.DrawFn, shape: Shape, max_pad: Callable[[int], int], dilate: bool = True) -> dict:
+    """Kernel, stride, padding and dilation per spatial axis, the window fitting the padded input."""
+    axes = [
+        draw(st.tuples(st.integers(1, 3), st.integers(1, 3), st.integers(1, 2 if dilate else 1)))
+        for _ in shape[2:]
+    ]
+    pads = [draw(st.integers(0, max_pad(k))) for k, _, _ in axes]
+    assume(all(d * (k - 1) + 1 <= n + 2 * p for (k, _, d), p, n in zip(axes, pads, shape[2:])))
+    kernel, stride, dilation = (tuple(column) for column in zip(*axes))
+    return {"kernel": kernel, "stride": stride, "padding": tuple(pads), "dilation": dilation}
+
+
+@st.composite
+def conv_params(draw: st.DrawFn, shape: Shape, transposed: bool = False) -> dict:
+    c = shape[1]
+    groups = draw(st.sampled_from([g for g in range(1, c + 1) if c % g == 0]))
+    per_group = draw(st.integers(1, 2))
+    win = draw(window(shape, lambda k: 2))
+    stride, dilation = win["stride"], win["dilation"]
+    kw = {"stride": stride, "padding": win["padding"], "dilation": dilation, "groups": groups}
+    if transposed:
+        weight_shape = (c, per_group, *win["kernel"])
+        extra = tuple(draw(st.integers(0, s - 1)) for s in stride)  # ONNX Runtime's limit (see below)
+        sizes = zip(shape[2:], stride, win["padding"], dilation, win["kernel"], extra)
+        assume(all((n - 1) * s - 2 * p + d * (k - 1) + e >= 0 for n, s, p, d, k, e in sizes))
+        kw["output_padding"] = extra
+    else:
+        weight_shape = (groups * per_group, c // groups, *win["kernel"])
+        if draw(st.booleans()):
+            kw["padding"], kw["stride"] = "same", 1
+    kw["weight"] = tg.Tensor(draw(arrays(weight_shape, -1, 1)))
+    kw["bias"] = draw(st.none() | arrays((groups * per_group,), -1, 1).map(tg.Tensor))
+    return kw
+
+
+@st.composite
+def pool_params(draw: st.DrawFn, shape: Shape, average: bool) -> dict:
+    win = draw(window(shape, lambda k: k // 2, dilate=not average))
+    kw = {
+        "kernel_size": win["kernel"],
+        "stride": draw(st.none() | st.just(win["stride"])),
+        "padding": win["padding"],
+    }
+    kw["ceil_mode"] = draw(st.booleans())
+    if average:
+        kw["count_include_pad"] = draw(st.booleans())
+    else:
+        kw["dilation"] = win["dilation"]
+    return kw
+
+
+@st.composite
+def pad_params(draw: st.DrawFn, shape: Shape) -> dict:
+    mode = draw(st.sampled_from(["constant", "reflect", "replicate", "circular"]))
+    amounts = []
+    for n in reversed(shape[2:]):  # PyTorch's order: the last axis first
+        lo, hi = {"constant": (-1, 2), "reflect": (0, n - 1), "replicate": (0, 2), "circular": (0, n)}[mode]
+        amounts += [draw(st.integers(lo, hi)), draw(st.integers(lo, hi))]
+    assume(all(n + b + e > 0 for n, b, e in zip(reversed(shape[2:]), amounts[::2], amounts[1::2])))
+    value = draw(_floats(-2, 2)) if mode == "constant" else None
+    return {"pad": tuple(amounts), "mode": mode, "value": value}
+
+
+@st.composite
+def standardized_axes(draw: st.DrawFn, shape: Shape) -> dict:
+    axes = draw(st.lists(st.integers(1, len(shape) - 1), unique=True, min_size=1).map(sorted))
+    return {"axes": tuple(axes), "eps": draw(st.sampled_from([1e-5, 0.1]))}
+
+
+def convolve(x: tg.Tensor, **kw: Any) -> tg.Tensor:
+    return (F.conv1d if x.ndim == 3 else F.conv2d)(x, **kw)
+
+
+def max_pool(x: tg.Tensor, **kw: Any) -> tg.Tensor:
+    return (F.max_pool1d if x.ndim == 3 else F.max_pool2d)(x, **kw)
+
+
+def avg_pool(x: tg.Tensor, **kw: Any) -> tg.Tensor:
+    return (F.avg_pool1d if x.ndim == 3 else F.avg_pool2d)(x, **kw)
+
+
 @dataclass(frozen=True)
 class Case:
     """`fn(x, *operands, **params)`: x (batch first) is the graph's input, the operands are constants."""
@@ -412,6 +559,7 @@ class Case:
     operands: Callable[[Shape], st.SearchStrategy[list[Shape]]] = no_operands
     params: Callable[[Shape], st.SearchStrategy[dict]] = no_params
     min_dims: int = 1
+    shapes: st.SearchStrategy[Shape] | None = None  # x's shapes; else 1 to 4 axes of 1 to 4
 
 
 CASES = {
@@ -444,6 +592,21 @@ CASES = {
     "unsqueeze_squeeze": Case(lambda x, axis: x.unsqueeze(axis).squeeze(axis), params=one_axis),
     "index": Case(lambda x, idx: x[idx], params=basic_index),
     "gather": Case(lambda x, idx: x[idx], params=index_array, min_dims=2),
+    "conv1d": Case(convolve, params=conv_params, shapes=images(1)),
+    "conv2d": Case(convolve, params=conv_params, shapes=images(2)),
+    "conv_transpose2d": Case(
+        F.conv_transpose2d, params=functools.partial(conv_params, transposed=True), shapes=images(2)
+    ),
+    "max_pool": Case(
+        max_pool, params=functools.partial(pool_params, average=False), shapes=images(1) | images(2)
+    ),
+    "avg_pool": Case(
+        avg_pool, params=functools.partial(pool_params, average=True), shapes=images(1) | images(2)
+    ),
+    "pad": Case(F.pad, params=pad_params, shapes=images(1) | images(2)),
+    "standardize": Case(
+        lambda x, **kw: normalization.normalize(x, **kw)[0], params=standardized_axes, min_dims=2
+    ),
     "concatenate": Case(lambda x, axis: tg.concatenate([x, x.exp()], axis), params=one_axis),
 }
 
@@ -453,7 +616,12 @@ CASES = {
 @given(data=st.data())
 def test_each_translation_agrees_with_onnx_runtime(name, data):
     case = CASES[name]
-    shape = data.draw(hnp.array_shapes(min_dims=case.min_dims, max_dims=4, max_side=4), label="shape")
+    shapes = (
+        hnp.array_shapes(min_dims=case.min_dims, max_dims=4, max_side=4)
+        if case.shapes is None
+        else case.shapes
+    )
+    shape = data.draw(shapes, label="shape")
     operands = [data.draw(arrays(s, case.lo, case.hi)) for s in data.draw(case.operands(shape))]
     params = data.draw(case.params(shape), label="params")
 

@@ -16,6 +16,7 @@ identical except where the batch size goes; anything else that differs raises `E
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from tinygrad_edu import ops
 from tinygrad_edu.core import Function, Tensor
 from tinygrad_edu.fileio import atomic_write
 from tinygrad_edu.grad_mode import enable_grad
+from tinygrad_edu.nn import normalization
 from tinygrad_edu.nn.module import Module
 
 if TYPE_CHECKING:
@@ -337,6 +339,102 @@ def _index(b: _Builder, node: Function, out: Tensor) -> None:
     b.emit("Identity", [name], out)
 
 
+def _window(b: _Builder, win: ops.conv.Window, size: tuple[int, ...], dilations: bool = True) -> dict:
+    """The attributes of an ONNX Conv or pool for `win` over an input of spatial `size`.
+
+    NOTE: a pool's window may crop the last rows no window reaches (a negative padding after); ONNX
+    pads are never negative, so they are padded by 0 instead, which leaves the same windows.
+    """
+    pads = [p for side in zip(*win.padding) for p in side]  # ONNX: the befores, then the afters
+    ends = [max(p, 0) for p in pads[2:]]
+    onnx_out = tuple(
+        (n + p + e - s) // t + 1 for n, p, e, s, t in zip(size, pads, ends, win.span, win.stride)
+    )
+    if min(pads[:2]) < 0 or onnx_out != win.out_size(size):
+        raise ExportError(f"onnx.export: {b.op}: a window padded by {win.padding} has no ONNX equivalent")
+    attrs = {"kernel_shape": list(win.kernel), "strides": list(win.stride), "pads": pads[:2] + ends}
+    if dilations:
+        attrs["dilations"] = list(win.dilation)
+    elif win.dilation != (1, 1):
+        raise ExportError(f"onnx.export: {b.op}: a dilated window has no ONNX equivalent")
+    return attrs
+
+
+def _conv(b: _Builder, node: Function, out: Tensor) -> None:
+    x = node.inputs[0]
+    attrs = _window(b, node.win, x.shape[2:])
+    b.emit("Conv", [b.value(t) for t in node.inputs], out, group=node.groups, **attrs)
+
+
+def _conv_transpose(b: _Builder, node: Function, out: Tensor) -> None:
+    """ONNX's output size is s (n - 1) + span - pads + output_padding: the last makes it `out`'s."""
+    x, win = node.inputs[0], node.win
+    pads = [p for side in zip(*win.padding) for p in side]
+    sizes = [
+        s * (n - 1) + e - p - q for n, s, e, p, q in zip(x.shape[2:], win.stride, win.span, pads, pads[2:])
+    ]
+    extra = [want - size for want, size in zip(out.shape[2:], sizes)]
+    # NOTE: PyTorch allows an output_padding up to the dilation; ONNX Runtime only below the stride.
+    if min(pads) < 0 or any(not 0 <= e < s for e, s in zip(extra, win.stride)):
+        raise ExportError(
+            f"onnx.export: {b.op}: ONNX Runtime needs output_padding below the stride {win.stride}"
+        )
+    attrs = {"kernel_shape": list(win.kernel), "strides": list(win.stride), "dilations": list(win.dilation)}
+    inputs = [b.value(t) for t in node.inputs]
+    b.emit("ConvTranspose", inputs, out, group=node.groups, pads=pads, output_padding=extra, **attrs)
+
+
+def _padded(
+    b: _Builder, name: str, widths: Sequence[tuple[int, int]], value: float, dtype: np.dtype, out: Any = None
+) -> str:
+    """An ONNX Pad of the last len(widths) axes by (before, after) each; negative widths crop."""
+    pads = b.constant(np.array([p for side in zip(*widths) for p in side], dtype=np.int64))
+    axes = b.constant(np.arange(-len(widths), 0, dtype=np.int64))
+    return b.emit("Pad", [name, pads, b.constant(np.array(value, dtype=dtype)), axes], out, mode="constant")
+
+
+def _pool(b: _Builder, node: Function, op_type: str, fill: float, out: Any = None, **attrs: Any) -> str:
+    """An ONNX pool over the node's window.
+
+    NOTE: ONNX Runtime wants every pad smaller than the kernel, which ceil_mode's last window can
+    exceed: the input is then padded by a Pad node first, with the pool's own padding value.
+    """
+    (x,) = node.inputs
+    window = _window(b, node.win, x.shape[2:], dilations=op_type == "MaxPool")
+    name, pads = b.value(x), window["pads"]
+    if any(p >= k for p, k in zip(pads, window["kernel_shape"] * 2)):
+        name = _padded(b, name, list(zip(pads[:2], pads[2:])), fill, x.dtype)
+        window["pads"] = [0] * len(pads)
+    return b.emit(op_type, [name], out, **window, **attrs)
+
+
+def _max_pool(b: _Builder, node: Function, out: Tensor) -> None:
+    _pool(b, node, "MaxPool", -np.inf, out)
+
+
+def _window_sum(b: _Builder, node: Function, out: Tensor) -> None:
+    """Each window's sum: an average pool (the padding counted, so every window's count is the
+    kernel's size) times that size."""
+    mean = _pool(b, node, "AveragePool", 0.0, count_include_pad=1)
+    b.emit("Mul", [mean, b.constant(np.array(math.prod(node.win.kernel), dtype=out.dtype))], out)
+
+
+def _pad(b: _Builder, node: Function, out: Tensor) -> None:
+    """Constant padding of the last axes (ONNX's Pad crops where a width is negative, as Pad does)."""
+    _padded(b, b.value(node.inputs[0]), node.widths, node.value, out.dtype, out)
+
+
+def _standardize(b: _Builder, node: Function, out: Tensor) -> None:
+    """(x - mean) / sqrt(var + eps) over the axes, written out (ONNX Runtime fuses it back into its
+    LayerNormalization kernel where the axes are the trailing ones)."""
+    (x,) = node.inputs
+    axes = b.constant(np.array(node.axes, dtype=np.int64))
+    centered = b.emit("Sub", [name := b.value(x), b.emit("ReduceMean", [name, axes], keepdims=1)])
+    var = b.emit("ReduceMean", [b.emit("Mul", [centered, centered]), axes], keepdims=1)
+    eps = b.constant(np.array(node.eps, dtype=out.dtype))
+    b.emit("Div", [centered, b.emit("Sqrt", [b.emit("Add", [var, eps])])], out)
+
+
 def _along_axis(op_type: str) -> Converter:
     def convert(b: _Builder, node: Function, out: Tensor) -> None:
         b.emit(op_type, [b.value(x, out.dtype) for x in node.inputs], out, axis=int(node.axis))
@@ -373,6 +471,12 @@ CONVERTERS: dict[type[Function], Converter] = {
     ops.Softmax: _along_axis("Softmax"),
     ops.LogSoftmax: _along_axis("LogSoftmax"),
     ops.Index: _index,
+    ops.conv.Conv2d: _conv,
+    ops.conv.ConvTranspose2d: _conv_transpose,
+    ops.conv.MaxPool2d: _max_pool,
+    ops.conv.WindowSum: _window_sum,
+    ops.conv.Pad: _pad,
+    normalization.Standardize: _standardize,
 }
 """Op class -> function writing its ONNX nodes. Keyed by the exact class: a subclass may compute
 something else."""

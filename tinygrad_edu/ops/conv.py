@@ -281,7 +281,7 @@ class Pad(Function):
 
     @staticmethod
     def forward(ctx, x, widths, value):
-        ctx.widths = widths
+        ctx.widths, ctx.value = widths, value  # the value for what the graph records (ONNX export)
         return pad_array(x, widths, value)
 
     @staticmethod
