@@ -171,6 +171,20 @@ class ConvZoo(nn.Module):
         return tg.concatenate([self.pool(h).flatten(1), self.squeeze(x).flatten(1)], axis=1)
 
 
+class Activations(nn.Module):
+    """Every activation module, each applied to 3x (inputs around [-6, 6], where each one bends)."""
+
+    def __init__(self) -> None:
+        self.layers = nn.Sequential(
+            nn.LeakyReLU(0.2), nn.ELU(0.5), nn.SELU(), nn.CELU(2.0), nn.GELU(), nn.GELU("tanh"), nn.SiLU(),
+            nn.Softplus(2.0, threshold=1.0), nn.Mish(), nn.Softsign(), nn.Hardtanh(-0.5, 0.7), nn.ReLU6(),
+            nn.Hardsigmoid(), nn.Hardswish(),
+        )  # fmt: skip
+
+    def forward(self, x: tg.Tensor) -> tg.Tensor:
+        return tg.concatenate([layer(x * 3) for layer in self.layers], axis=1)
+
+
 class Tokens(nn.Module):
     """Vectors looked up by the input's integers (a Gather of the input), averaged, then a Linear."""
 
@@ -188,6 +202,7 @@ MODELS = {  # name: (make the model, draw n inputs from a seed)
     "mnist_cnn": (mnist_cnn, lambda n, seed: mnist_images(n, seed).reshape(n, 1, 28, 28)),
     "every_op": (EveryOp, lambda n, seed: batches((n, 2, 3), seed=seed)[0]),
     "conv_zoo": (ConvZoo, lambda n, seed: batches((n, 4, 8, 8), seed=seed)[0]),
+    "activations": (Activations, lambda n, seed: batches((n, 7), seed=seed)[0]),
     "tokens": (Tokens, lambda n, seed: np.random.default_rng(seed).integers(0, 20, (n, 5))),
 }
 
@@ -592,6 +607,27 @@ CASES = {
     "unsqueeze_squeeze": Case(lambda x, axis: x.unsqueeze(axis).squeeze(axis), params=one_axis),
     "index": Case(lambda x, idx: x[idx], params=basic_index),
     "gather": Case(lambda x, idx: x[idx], params=index_array, min_dims=2),
+    "leaky_relu": Case(
+        F.leaky_relu, params=lambda s: st.fixed_dictionaries({"negative_slope": _floats(-1, 1)})
+    ),
+    "elu": Case(F.elu, params=lambda s: st.fixed_dictionaries({"alpha": _floats(0.1, 3)})),
+    "selu": Case(F.selu),
+    "celu": Case(F.celu, params=lambda s: st.fixed_dictionaries({"alpha": _floats(0.1, 3)})),
+    "gelu": Case(
+        F.gelu,
+        -6.0,
+        6.0,
+        params=lambda s: st.fixed_dictionaries({"approximate": st.sampled_from(["none", "tanh"])}),
+    ),
+    "softplus": Case(
+        F.softplus,
+        params=lambda s: st.fixed_dictionaries({"beta": _floats(0.5, 3), "threshold": _floats(0.5, 20)}),
+    ),
+    "hardtanh": Case(
+        lambda x, lo, width: F.hardtanh(x, lo, lo + width),
+        params=lambda s: st.fixed_dictionaries({"lo": _floats(-2, 1), "width": _floats(0, 2)}),
+    ),
+    "hardswish": Case(F.hardswish, -5.0, 5.0),
     "conv1d": Case(convolve, params=conv_params, shapes=images(1)),
     "conv2d": Case(convolve, params=conv_params, shapes=images(2)),
     "conv_transpose2d": Case(

@@ -435,6 +435,43 @@ def _standardize(b: _Builder, node: Function, out: Tensor) -> None:
     b.emit("Div", [centered, b.emit("Sqrt", [b.emit("Add", [var, eps])])], out)
 
 
+def _leaky_relu(b: _Builder, node: Function, out: Tensor) -> None:
+    b.emit("LeakyRelu", [b.value(node.inputs[0])], out, alpha=float(node.slope))
+
+
+def _elu(b: _Builder, node: Function, out: Tensor) -> None:
+    """ELU's family: Elu (scale 1), Selu (any scale), Celu (input scaled by 1/alpha)."""
+    x, alpha, scale, input_scale = b.value(node.inputs[0]), float(node.alpha), node.scale, node.input_scale
+    if input_scale == 1 and scale == 1:
+        b.emit("Elu", [x], out, alpha=alpha)
+    elif input_scale == 1:
+        b.emit("Selu", [x], out, alpha=alpha, gamma=float(scale))
+    elif scale == 1 and input_scale == 1 / alpha:
+        b.emit("Celu", [x], out, alpha=alpha)
+    else:
+        raise ExportError(f"onnx.export: {b.op}: scale {scale} with input_scale {input_scale} has no ONNX op")
+
+
+def _softplus(b: _Builder, node: Function, out: Tensor) -> None:
+    """softplus(beta x) / beta, and x itself where beta x > threshold (ONNX's Softplus has neither)."""
+    x = b.value(node.inputs[0])
+    beta = b.constant(np.array(node.beta, dtype=out.dtype))
+    z = b.emit("Mul", [x, beta])
+    soft = b.emit("Div", [b.emit("Softplus", [z]), beta])
+    linear = b.emit("Greater", [z, b.constant(np.array(node.threshold, dtype=out.dtype))])
+    b.emit("Where", [linear, x, soft], out)
+
+
+def _normal_cdf(b: _Builder, node: Function, out: Tensor) -> None:
+    """Φ(x) = (1 + erf(x / √2)) / 2 (ONNX's Gelu comes only with opset 20)."""
+
+    def number(v: float) -> str:
+        return b.constant(np.array(v, dtype=out.dtype))
+
+    erf = b.emit("Erf", [b.emit("Mul", [b.value(node.inputs[0]), number(1 / math.sqrt(2))])])
+    b.emit("Mul", [b.emit("Add", [erf, number(1.0)]), number(0.5)], out)
+
+
 def _along_axis(op_type: str) -> Converter:
     def convert(b: _Builder, node: Function, out: Tensor) -> None:
         b.emit(op_type, [b.value(x, out.dtype) for x in node.inputs], out, axis=int(node.axis))
@@ -458,6 +495,12 @@ CONVERTERS: dict[type[Function], Converter] = {
     ops.Abs: _same("Abs"),
     ops.MatMul: _same("MatMul"),
     ops.Clip: _clip,
+    ops.Hardtanh: _clip,
+    ops.LeakyReLU: _leaky_relu,
+    ops.ELU: _elu,
+    ops.Softplus: _softplus,
+    ops.Hardswish: _same("HardSwish"),
+    ops.NormalCDF: _normal_cdf,
     ops.Where: _where,
     ops.Sum: _reduce("ReduceSum"),
     ops.Max: _reduce("ReduceMax"),
