@@ -259,6 +259,24 @@ def test_several_inputs_and_outputs_with_names(tmp_path):
     np.testing.assert_array_equal(same_a, a[:2])
 
 
+def test_parameters_and_buffers_keep_their_state_dict_names(tmp_path):
+    class Shifted(nn.Module):
+        def __init__(self):
+            self.body = nn.Sequential(nn.Linear(3, 3), nn.Tanh())
+            self.register_buffer("shift", np.full(3, 0.5, dtype=np.float32))
+
+        def forward(self, x):
+            return self.body(x) + self.shift
+
+    model = Shifted()
+    proto = export(model, batches((2, 3))[0], tmp_path / "s.onnx")
+    stored = {i.name: onnx.numpy_helper.to_array(i) for i in proto.graph.initializer}
+    assert set(stored) == set(model.state_dict())
+    for name, value in model.state_dict().items():
+        np.testing.assert_array_equal(stored[name], value)
+    assert [n.name for n in proto.graph.node] == ["body.0/Gemm_0", "body.1/Tanh_1", "Add_2"]
+
+
 def _dims(value_info) -> list:
     return [d.dim_param or d.dim_value for d in value_info.type.tensor_type.shape.dim]
 

@@ -3,8 +3,8 @@ frameworks: `tg.onnx.export(model, example_input, "model.onnx")`. Needs the `onn
 
 How: the model runs on the example input with recording on, and the graph the library builds
 for backward (each node an op instance holding its inputs and saved attributes) is translated
-node by node (`CONVERTERS`: op class -> ONNX nodes). Parameters become initializers named by
-their state_dict keys; each ONNX node is named after the module that made it ("fc1/Gemm_3").
+node by node (`CONVERTERS`: op class -> ONNX nodes). Parameters and buffers become initializers
+named by their state_dict keys; each ONNX node is named after the module that made it ("fc1/Gemm_3").
 No Python source is read: loops and branches export as they ran for the example.
 
 NOTE: a trace sees one run. A value that depends on the input but is not a recorded op (a
@@ -78,7 +78,7 @@ def _label(module_of: dict[int, str], name: str, args: tuple, output: Any) -> No
     stack = [t for t in (output if isinstance(output, (tuple, list)) else [output]) if isinstance(t, Tensor)]
     while stack:
         t = stack.pop()
-        node = t._ctx
+        node = t.grad_fn
         if node is None or id(t) in stop or id(node) in module_of:
             continue
         module_of[id(node)] = name
@@ -92,14 +92,14 @@ def _topological(outputs: list[Tensor]) -> list[Tensor]:
     stack = [(t, False) for t in reversed(outputs)]
     while stack:
         t, inputs_done = stack.pop()
-        if t._ctx is None:
+        if t.grad_fn is None:
             continue
         if inputs_done:
             order.append(t)
-        elif id(t._ctx) not in seen:
-            seen.add(id(t._ctx))
+        elif id(t.grad_fn) not in seen:
+            seen.add(id(t.grad_fn))
             stack.append((t, True))
-            stack.extend((x, False) for x in reversed(t._ctx.inputs))
+            stack.extend((x, False) for x in reversed(t.grad_fn.inputs))
     return order
 
 
@@ -159,10 +159,10 @@ class _Builder:
         for t, name in zip(self.trace.inputs, input_names):
             self.names[id(t)] = name
         for t, name in zip(self.trace.outputs, output_names):
-            if t._ctx is not None and id(t) not in self.names:
+            if t.grad_fn is not None and id(t) not in self.names:
                 self.names[id(t)] = name  # the op that makes an output writes it under its name
         for t in self.trace.order:
-            node = t._ctx
+            node = t.grad_fn
             self.scope = self.trace.module_of.get(id(node), "")
             self.op = f"op {type(node).__name__} from {self.modules[self.scope]}"
             convert = CONVERTERS.get(type(node))
@@ -558,7 +558,7 @@ def export(
     if isinstance(model, Module):
         modules = {name: f"module '{name}' ({type(m).__name__})" for name, m in model.named_modules()}
         modules[""] = f"{type(model).__name__}.forward"
-        params = {id(p): name for name, p in model.named_parameters()}
+        params = {id(t): name for name, t in [*model.named_buffers(), *model.named_parameters()]}
 
     traces = [_trace(model, arrays), _trace(model, [second_input(a, dynamic_batch) for a in arrays])]
     n_out = len(traces[0].outputs)
