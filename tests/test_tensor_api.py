@@ -124,6 +124,9 @@ def test_max_without_dim_is_the_maximum_and_with_a_tensor_the_elementwise_maximu
     assert x.max().item() == 5.0 and x.min().item() == 1.0 and x.max().shape == ()
     np.testing.assert_array_equal(x.max(Tensor(np.array([2.0, 2.0]))).data, [[2, 5], [3, 2]])
     np.testing.assert_array_equal(x.min(Tensor(np.array([2.0, 2.0]))).data, [[1, 2], [2, 2]])
+    assert x.max(keepdims=True).tolist() == [[5.0]]  # numpy's spelling keeps every dim, as 1
+    v, i = Tensor(np.float64(3.0)).max(0)  # a 0-d tensor has "one dim", as in PyTorch
+    assert (v.shape, i.shape, v.item(), i.item()) == ((), (), 3.0, 0)
 
 
 def test_max_over_a_dim_sends_the_gradient_to_the_first_maximum_amax_shares_it() -> None:
@@ -445,6 +448,8 @@ def test_gather_and_masked_fill_check_their_arguments() -> None:
         x.gather(1, np.array([[3]]))
     with pytest.raises(ValueError, match="gather: index must be an integer tensor with 2 dims"):
         x.gather(1, np.array([0.0]))
+    with pytest.raises(ValueError, match=r"masked_fill: mask of shape \(4,\) does not broadcast"):
+        x.masked_fill(np.ones(4, bool), 0.0)
     with pytest.raises(TypeError, match="masked_fill: mask must be bool"):
         x.masked_fill(np.array([1, 0, 1]), 0.0)
     np.testing.assert_array_equal(

@@ -132,7 +132,8 @@ def input_error(op: str, xs: Sequence[Tensor], e: Exception) -> Exception:
     if isinstance(e, ValueError):
         return ValueError(f"{op}: inputs of shapes {' and '.join(str(x.shape) for x in xs)}: {e}")
     dtypes = " and ".join(str(x.dtype) for x in xs)
-    return TypeError(f"{op}: inputs of dtypes {dtypes}: {e} (convert first, e.g. x.float())")
+    hint = "" if all(x.dtype.kind == "f" for x in xs) else " (convert first, e.g. x.float())"
+    return TypeError(f"{op}: inputs of dtypes {dtypes}: {e}{hint}")
 
 
 # ---- PyTorch's type promotion ----------------------------------------------------------------------
@@ -700,8 +701,8 @@ class Tensor:
         if isinstance(dim, Tensor):
             return self.maximum(dim)
         dim, keepdim = dims("max", dim, axis, keepdim, keepdims)
-        if dim is None:
-            return ops.Max.apply(self, axis=norm_axis(None, self.ndim, "max"), keepdims=False)
+        if dim is None:  # (numpy's keepdims=True keeps every dim, as 1)
+            return ops.Max.apply(self, axis=norm_axis(None, self.ndim, "max"), keepdims=keepdim)
         return self._along("max", dim, keepdim, np.argmax)
 
     def min(
@@ -712,7 +713,7 @@ class Tensor:
             return self.minimum(dim)
         dim, keepdim = dims("min", dim, axis, keepdim, keepdims)
         if dim is None:
-            return ops.Min.apply(self, axis=norm_axis(None, self.ndim, "min"), keepdims=False)
+            return ops.Min.apply(self, axis=norm_axis(None, self.ndim, "min"), keepdims=keepdim)
         return self._along("min", dim, keepdim, np.argmin)
 
     def _along(self, op: str, dim: Any, keepdim: bool, arg: Any) -> ValuesIndices:
@@ -725,11 +726,9 @@ class Tensor:
             raise ValueError(f"{op}: dim {dim} of input of shape {self.shape} is empty: no {op}imum")
         idx = arg(x.data, axis=d, keepdims=True)
         values = x.gather(d, idx)
-        if not keepdim or self.ndim == 0:
+        if not keepdim or self.ndim == 0:  # a 0-d input gives 0-d results, as in PyTorch
             values, idx = values.squeeze(d), idx.squeeze(d)
-        return ValuesIndices(
-            values.reshape(self.shape) if self.ndim == 0 else values, wrap(idx.astype(np.int64))
-        )
+        return ValuesIndices(values, wrap(idx.astype(np.int64)))
 
     def amax(
         self, dim: Dims = None, keepdim: bool = False, *, axis: Dims = None, keepdims: bool | None = None
@@ -979,31 +978,35 @@ class Tensor:
         back at the gathered places (repeats sum)."""
         idx = np.asarray(index.data if isinstance(index, Tensor) else index)
         d = one_axis(dim, self.ndim, "gather")
-        if idx.dtype.kind not in "iu" or idx.ndim != max(self.ndim, 1):
+        if self.ndim == 0 and idx.ndim <= 1:  # one element, gathered through a 1-D view
+            return self.reshape(1).gather(0, idx.reshape(-1)).reshape(idx.shape)
+        if idx.dtype.kind not in "iu" or idx.ndim != self.ndim:
             raise ValueError(
                 f"gather: index must be an integer tensor with {self.ndim} dims, got dtype {idx.dtype} "
                 f"and shape {idx.shape} (input of shape {self.shape})"
             )
-        x = self.reshape(1) if self.ndim == 0 else self
-        if any(k > n for i, (k, n) in enumerate(zip(idx.shape, x.shape)) if i != d):
+        if any(k > n for i, (k, n) in enumerate(zip(idx.shape, self.shape)) if i != d):
             raise ValueError(
                 f"gather: index of shape {idx.shape} is larger than input of shape {self.shape} off dim {d}"
             )
-        if idx.size and (idx.min() < 0 or idx.max() >= x.shape[d]):
+        if idx.size and (idx.min() < 0 or idx.max() >= self.shape[d]):
             raise ValueError(
-                f"gather: index values must be in [0, {x.shape[d]}) for dim {dim} of shape {self.shape}"
+                f"gather: index values must be in [0, {self.shape[d]}) for dim {dim} of shape {self.shape}"
             )
         grid = list(np.ogrid[tuple(slice(k) for k in idx.shape)])
         grid[d] = idx
-        out = x[tuple(grid)]
-        return out.reshape(()) if self.ndim == 0 else out
+        return self[tuple(grid)]
 
     def masked_fill(self, mask: Any, value: Any) -> Tensor:
         """`value` where `mask` (bool, broadcastable to self's shape) is True, self elsewhere."""
         m = np.asarray(mask.data if isinstance(mask, Tensor) else mask)
         if m.dtype != bool:
             raise TypeError(f"masked_fill: mask must be bool, got dtype {m.dtype}")
-        if np.broadcast_shapes(m.shape, self.shape) != self.shape:  # raises where they do not broadcast
+        try:
+            fits = np.broadcast_shapes(m.shape, self.shape) == self.shape
+        except ValueError:
+            fits = False
+        if not fits:
             raise ValueError(
                 f"masked_fill: mask of shape {m.shape} does not broadcast to input of shape {self.shape}"
             )
