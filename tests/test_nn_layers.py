@@ -620,16 +620,17 @@ def test_running_statistics_are_left_alone_in_eval_and_without_tracking():
     assert layer.num_batches_tracked.item() == 0
 
 
-def test_buffers_survive_a_checkpoint(tmp_path):
+@pytest.mark.parametrize("suffix", [".npz", ".safetensors"])
+def test_buffers_survive_a_checkpoint(tmp_path, suffix):
     tg.manual_seed(0)
     model = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3), nn.LayerNorm(3))
     rng = np.random.default_rng(5)
     for _ in range(3):
         model(tg.Tensor(rng.standard_normal((8, 4)).astype(np.float32)))
-    tg.save(model.state_dict(), tmp_path / "bn.npz")
+    tg.save(model.state_dict(), tmp_path / f"bn{suffix}")
     tg.manual_seed(1)
     fresh = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3), nn.LayerNorm(3))
-    fresh.load_state_dict(tg.load(tmp_path / "bn.npz"))
+    fresh.load_state_dict(tg.load(tmp_path / f"bn{suffix}"))
     for (name, a), (_, b) in zip(model.named_buffers(), fresh.named_buffers()):
         assert a.dtype == b.dtype and np.array_equal(a.data, b.data), name
     assert fresh[1].num_batches_tracked.item() == 3 and fresh[1].running_var.data.std() > 0
