@@ -36,7 +36,7 @@ def note(name: str, k: int, ours: np.ndarray, theirs: np.ndarray, tol: float) ->
     theirs_only = ~np.isfinite(theirs) & np.isfinite(ours)
     if theirs_only.any():
         torch_nonfinite.setdefault(f"{name} [{k}]", []).extend(GRID_OF.get(name, ours)[theirs_only].tolist())
-    same = (ours == theirs) | theirs_only  # equal infinities, and torch's overflows
+    same = (ours == theirs) | theirs_only | (np.isnan(ours) & np.isnan(theirs))  # inf, NaN, torch's overflows
     diff = np.where(same, 0.0, np.abs(ours - theirs) / np.maximum(1.0, np.abs(theirs)))  # relative above 1
     d = float(np.max(diff, initial=0.0))
     if not d <= tol:
@@ -128,11 +128,96 @@ def compare_vectors() -> None:
         assert ours.dtype == theirs.dtype == np.int64 and (ours == theirs).all()
 
 
+# ---- losses --------------------------------------------------------------------------------------
+def same_loss(name: str, ours: Callable, theirs: Callable, arrays: list, grads: list[bool], kw: dict) -> None:
+    """Value and the gradients (for a random upstream gradient) of every array flagged in `grads`."""
+    xs = [tg.Tensor(a.copy(), requires_grad=True) if g else a for a, g in zip(arrays, grads)]
+    ts = [torch.tensor(a, requires_grad=g) for a, g in zip(arrays, grads)]
+    tkw = {k: torch.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kw.items()}
+    out, ref = ours(*xs, **kw), theirs(*ts, **tkw)
+    assert out.shape == tuple(ref.shape), (name, kw, out.shape, tuple(ref.shape))
+    note(name, 0, out.data, ref.detach().numpy(), 1e-12)
+    v = rng.standard_normal(out.shape)
+    out.backward(v)
+    ref.backward(torch.tensor(v))
+    for x, t in zip(xs, ts):
+        if isinstance(x, tg.Tensor):
+            note(name, 1, x.grad, t.grad.numpy(), 1e-12)
+
+
+def class_config() -> tuple[np.ndarray, np.ndarray, dict]:
+    c = int(rng.integers(2, 6))
+    extra = tuple(int(n) for n in rng.integers(1, 4, rng.integers(0, 3)))
+    shape = (c,) if rng.random() < 0.15 and not extra else (int(rng.integers(1, 5)), c, *extra)
+    y_shape = () if len(shape) == 1 else shape[:1] + shape[2:]
+    y = rng.integers(0, c, y_shape)
+    kw: dict = {"reduction": str(rng.choice(["mean", "sum", "none"]))}
+    if rng.random() < 0.5:
+        kw["weight"] = rng.uniform(0.1, 3.0, c)
+    if rng.random() < 0.5:
+        kw["ignore_index"] = int(rng.integers(0, c))
+    return rng.standard_normal(shape) * 3, y, kw
+
+
+def compare_losses() -> None:
+    for _ in range(300):
+        x, y, kw = class_config()
+        same_loss("nll_loss", F.nll_loss, TF.nll_loss, [x, y], [True, False], kw)
+        kw["label_smoothing"] = float(rng.choice([0.0, 0.1, 0.5, 1.0]))
+        same_loss("cross_entropy", F.cross_entropy, TF.cross_entropy, [x, y], [True, False], kw)
+        c = x.shape[0] if x.ndim == 1 else x.shape[1]
+        p = np.moveaxis(rng.dirichlet(np.ones(c), x.shape[:1] + x.shape[2:]), -1, 1) if x.ndim > 1 else None
+        if p is not None:
+            kw.pop("ignore_index", None)
+            same_loss(
+                "cross_entropy (probabilities)", F.cross_entropy, TF.cross_entropy, [x, p], [True, True], kw
+            )
+        shape = tuple(int(n) for n in rng.integers(1, 5, rng.integers(0, 4)))
+        a, b = rng.standard_normal(shape) * 2, rng.standard_normal(shape) * 2
+        r = str(rng.choice(["mean", "sum", "none"]))
+        same_loss("l1_loss", F.l1_loss, TF.l1_loss, [a, b], [True, True], {"reduction": r})
+        beta = float(rng.choice([1.0, 0.5, 2.0, 0.0]))
+        same_loss(
+            "smooth_l1_loss",
+            F.smooth_l1_loss,
+            TF.smooth_l1_loss,
+            [a, b],
+            [True, True],
+            {"reduction": r, "beta": beta},
+        )
+        delta = float(rng.choice([1.0, 0.5, 2.0]))
+        same_loss(
+            "huber_loss", F.huber_loss, TF.huber_loss, [a, b], [True, True], {"reduction": r, "delta": delta}
+        )
+        q = rng.standard_normal(shape) - 1
+        t = rng.uniform(0.0, 1.0, shape) * (rng.random(shape) < 0.8)  # some exact zeros
+        kr = str(rng.choice(["mean", "batchmean", "sum", "none"]))
+        same_loss("kl_div", F.kl_div, TF.kl_div, [q, t], [True, False], {"reduction": kr})
+        same_loss(
+            "kl_div (log_target)",
+            F.kl_div,
+            TF.kl_div,
+            [q, np.log(t + 0.1)],
+            [True, True],
+            {"reduction": kr, "log_target": True},
+        )
+    # every target ignored: NaN, and the gradient
+    for ours, theirs in ((F.cross_entropy, TF.cross_entropy), (F.nll_loss, TF.nll_loss)):
+        x = tg.Tensor(np.zeros((2, 3)), requires_grad=True)
+        t = torch.zeros((2, 3), dtype=torch.float64, requires_grad=True)
+        a, b = ours(x, np.array([1, 1]), ignore_index=1), theirs(t, torch.tensor([1, 1]), ignore_index=1)
+        a.backward()
+        b.backward()
+        assert np.isnan(a.item()) and np.isnan(b.item())
+        note("all targets ignored", 1, x.grad, t.grad.numpy(), 0.0)
+
+
 def main() -> None:
     for name, (ours, theirs) in ACTIVATIONS.items():
         for dtype in (np.float64, np.float32):
             compare_activation(name, ours, theirs, dtype)
     compare_vectors()
+    compare_losses()
     print(f"torch {torch.__version__}, numpy {np.__version__}: largest differences (relative above 1)")
     print(f"{'function':28s} {'value':>10s} {'f′':>10s} {'f″':>10s}")
     for name, row in worst.items():

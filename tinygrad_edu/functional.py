@@ -67,36 +67,184 @@ def _reduce(loss: Tensor, reduction: Reduction, fn: str) -> Tensor:
     return loss.sum() if reduction == "sum" else loss
 
 
-def _class_targets(target: Any, logits_shape: tuple[int, ...], fn: str) -> np.ndarray:
+def _class_targets(
+    target: Any, shape: tuple[int, ...], ignore_index: int, fn: str
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Integer class targets checked against the input's shape: (N, C) takes (N,), (N, C, d1, ...)
+    takes (N, d1, ...), (C,) takes (). Returns them and the mask of the ignored ones (None if
+    there are none)."""
     y = np.asarray(target.data if isinstance(target, Tensor) else target)
-    if len(logits_shape) != 2:
-        raise ValueError(f"{fn}: input must have shape (N, C), got {logits_shape}")
-    n, c = logits_shape
     if y.dtype.kind not in "iu":
         raise TypeError(
-            f"{fn}: target must hold integer class indices, got dtype {y.dtype} "
-            "(build it with np.array(labels) or Tensor(labels, dtype=np.int64))"
+            f"{fn}: target must hold integer class indices, got dtype {y.dtype} and shape {y.shape} "
+            f"(build it with np.array(labels) or Tensor(labels, dtype=np.int64); class probabilities "
+            f"must have the input's shape {shape})"
         )
-    if y.shape != (n,):
-        raise ValueError(f"{fn}: target of shape {y.shape} does not match input of shape {logits_shape}")
-    if n and (y.min() < 0 or y.max() >= c):
-        bad = y[(y < 0) | (y >= c)][0]
-        raise ValueError(f"{fn}: class index {bad} is outside [0, {c}) for input of shape {logits_shape}")
-    return y
+    expected = shape[:1] + shape[2:] if len(shape) > 1 else ()
+    if y.shape != expected:
+        raise ValueError(
+            f"{fn}: target of shape {y.shape} does not match input of shape {shape} (input (N, C) takes "
+            f"a target (N,), (N, C, d1, ...) takes (N, d1, ...), (C,) takes (): here {expected})"
+        )
+    c = shape[1] if len(shape) > 1 else shape[0]
+    ignored = None
+    if y.size:
+        lo, hi = int(y.min()), int(y.max())  # Python ints: comparable with any ignore_index
+        if lo <= ignore_index <= hi:
+            ignored = y == ignore_index
+        if lo < 0 or hi >= c:
+            bad = (y < 0) | (y >= c)
+            if ignored is not None:
+                bad &= ~ignored
+            if bad.any():
+                raise ValueError(
+                    f"{fn}: class index {y[bad].flat[0]} is outside [0, {c}) for input of shape {shape}"
+                )
+    return y, (ignored if ignored is not None and ignored.any() else None)
 
 
-def cross_entropy(logits: Tensor, target: Any, reduction: Reduction = "mean") -> Tensor:
-    """-(1/N) Σ_n log softmax(logits)[n, target_n]: logits (N, C), integer targets (N,) in [0, C)."""
-    y = _class_targets(target, logits.shape, "cross_entropy")
-    _check_reduction(reduction, "cross_entropy")
-    return ops.CrossEntropy.apply(float_tensor(logits), y=y, reduction=reduction)
+def _class_weight(weight: Any, shape: tuple[int, ...], dtype: np.dtype, fn: str) -> np.ndarray | None:
+    if weight is None:
+        return None
+    w = np.asarray(weight.data if isinstance(weight, Tensor) else weight)
+    c = shape[1] if len(shape) > 1 else shape[0]
+    if w.shape != (c,) or w.dtype.kind not in "biuf":
+        raise ValueError(
+            f"{fn}: weight of shape {w.shape} and dtype {w.dtype} must give one number to each of the "
+            f"{c} classes (input of shape {shape})"
+        )
+    return w.astype(dtype, copy=False)
 
 
-def nll_loss(log_probs: Tensor, target: Any, reduction: Reduction = "mean") -> Tensor:
-    """-(1/N) Σ_n log_probs[n, target_n] (pair with log_softmax)."""
-    y = _class_targets(target, log_probs.shape, "nll_loss")
-    log_probs = float_tensor(log_probs)  # NOTE: negating uint8 would wrap around
-    return _reduce(-log_probs[np.arange(len(y)), y], reduction, "nll_loss")
+def _loss_input(input: Any, fn: str) -> Tensor:
+    # losses of integer inputs are computed in float32, as PyTorch's
+    x = float_tensor(input if isinstance(input, Tensor) else Tensor(input))
+    if x.ndim == 0:
+        raise ValueError(f"{fn}: input must have shape (N, C), (N, C, d1, ...) or (C,), got shape ()")
+    return x
+
+
+def _weighted_targets(
+    shape: tuple[int, ...], y: np.ndarray, ignored: np.ndarray | None, w: np.ndarray | None, smoothing: float
+) -> tuple[np.ndarray, float]:
+    """T with loss = -Σ_c T[n, c, …] input[n, c, …] for class targets, and the mean's divisor.
+
+    T is the one-hot target times its class weight w[y], mixed with the uniform distribution
+    (label smoothing: (1 - ε) onehot + ε/C, each class c weighted by w[c]), zero for ignored
+    targets. The mean divides by the weights of the targets not ignored, Σ w[y] (their count
+    without weights), for both parts: PyTorch's rule.
+    """
+    c = shape[1]
+    keep = np.ones(y.shape) if ignored is None else (~ignored).astype(np.float64)
+    y_safe = y if ignored is None else np.where(ignored, 0, y)
+    w_y = keep if w is None else w[y_safe].astype(np.float64) * keep
+    t = np.zeros(shape)
+    np.put_along_axis(t, np.expand_dims(y_safe, 1).astype(np.intp, copy=False), 1, axis=1)
+    t *= np.expand_dims(w_y * (1 - smoothing), 1)
+    if smoothing:
+        w_c = 1.0 if w is None else w.astype(np.float64).reshape((1, c) + (1,) * (len(shape) - 2))
+        t += (smoothing / c) * w_c * np.expand_dims(keep, 1)
+    return t, float(w_y.sum())
+
+
+def _reduce_by(loss: Tensor, reduction: Reduction, divisor: float) -> Tensor:
+    """loss per sample, summed, or summed and divided by `divisor` (the mean)."""
+    if reduction == "none":
+        return loss
+    total = loss.sum()
+    if reduction == "sum":
+        return total
+    # NOTE: nothing to average (every target ignored, or no sample): NaN, as PyTorch, and the
+    # gradient stays 0 (NaN · 0 would make it NaN).
+    return total * (1.0 / divisor) if divisor else total + np.nan
+
+
+def cross_entropy(
+    input: Tensor,
+    target: Any,
+    weight: Any = None,
+    *,
+    ignore_index: int = -100,
+    reduction: Reduction = "mean",
+    label_smoothing: float = 0.0,
+) -> Tensor:
+    """-Σ_c T_c log softmax(input)_c per sample, T the target distribution, averaged as PyTorch does.
+
+    input (N, C), (N, C, d1, ...) or (C,) logits; target either class indices (N,), (N, d1, ...)
+    or () in [0, C) (or ignore_index, which contributes nothing), or class probabilities of the
+    input's shape. `weight` (C,) scales each class; the mean then divides by the sum of the
+    weights of the targets not ignored (by the number of samples for probability targets).
+    `label_smoothing` ε mixes the targets with the uniform distribution: (1 - ε) T + ε/C.
+    """
+    fn = "cross_entropy"
+    x = _loss_input(input, fn)
+    _check_reduction(reduction, fn)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"{fn}: label_smoothing must be in [0, 1], got {label_smoothing}")
+    w = _class_weight(weight, x.shape, x.dtype, fn)
+    if np.shape(target) == x.shape and np.asarray(getattr(target, "data", target)).dtype.kind == "f":
+        return _probability_cross_entropy(x, target, w, ignore_index, reduction, label_smoothing)
+    y, ignored = _class_targets(target, x.shape, ignore_index, fn)
+    if x.ndim == 2 and w is None and ignored is None and not label_smoothing:
+        return ops.CrossEntropy.apply(x, y=y, reduction=reduction)  # the fused fast path (MNIST's)
+    return _class_loss(
+        ops.LogSoftmax.apply(x, axis=0 if x.ndim == 1 else 1), y, ignored, w, label_smoothing, reduction
+    )
+
+
+def _class_loss(
+    logp: Tensor,
+    y: np.ndarray,
+    ignored: np.ndarray | None,
+    w: np.ndarray | None,
+    smoothing: float,
+    reduction: str,
+) -> Tensor:
+    """-Σ_c T_c logp_c per sample (T from _weighted_targets), reduced; (C,) inputs lifted to (1, C)."""
+    unbatched = logp.ndim == 1
+    if unbatched:
+        logp, y = logp.unsqueeze(0), y[None]
+        ignored = None if ignored is None else ignored[None]
+    t, divisor = _weighted_targets(logp.shape, y, ignored, w, smoothing)
+    loss = -(logp * wrap(t.astype(logp.dtype, copy=False))).sum(1)
+    return _reduce_by(loss.squeeze(0) if unbatched else loss, reduction, divisor)
+
+
+def _probability_cross_entropy(
+    x: Tensor, target: Any, w: np.ndarray | None, ignore_index: int, reduction: Reduction, smoothing: float
+) -> Tensor:
+    if ignore_index >= 0:
+        raise ValueError(
+            f"cross_entropy: ignore_index={ignore_index} has no meaning for class-probability targets "
+            f"(a target of the input's shape {x.shape}); leave it at its default"
+        )
+    t = target if isinstance(target, Tensor) else wrap(np.asarray(target, dtype=x.dtype))
+    if t.dtype != x.dtype:
+        t = ops.Cast.apply(t, dtype=x.dtype)
+    c = x.shape[1] if x.ndim > 1 else x.shape[0]
+    axis = 1 if x.ndim > 1 else 0
+    if smoothing:
+        t = t * (1 - smoothing) + smoothing / c
+    if w is not None:
+        t = t * wrap(w.reshape((c,) + (1,) * (x.ndim - 2) if x.ndim > 1 else (c,)))
+    loss = -(ops.LogSoftmax.apply(x, axis=axis) * t).sum(axis)
+    return _reduce_by(loss, reduction, x.size / c)
+
+
+def nll_loss(
+    input: Tensor, target: Any, weight: Any = None, *, ignore_index: int = -100, reduction: Reduction = "mean"
+) -> Tensor:
+    """-w[y] input[n, y_n] per sample (input: log-probabilities, as log_softmax gives), averaged
+    over the weights of the targets not ignored; shapes, `weight` and `ignore_index` as for
+    cross_entropy."""
+    fn = "nll_loss"
+    x = _loss_input(input, fn)
+    _check_reduction(reduction, fn)
+    w = _class_weight(weight, x.shape, x.dtype, fn)
+    y, ignored = _class_targets(target, x.shape, ignore_index, fn)
+    if x.ndim == 2 and w is None and ignored is None:
+        return _reduce(-x[np.arange(len(y)), y], reduction, fn)
+    return _class_loss(x, y, ignored, w, 0.0, reduction)
 
 
 def _same_shape(x: Tensor, y: Tensor, fn: str) -> None:
@@ -114,6 +262,72 @@ def mse_loss(input: Tensor, target: Any, reduction: Reduction = "mean") -> Tenso
     _same_shape(input, target, "mse_loss")
     d = input - target
     return _reduce(d * d, reduction, "mse_loss")
+
+
+def _as_target(target: Any, input: Tensor, fn: str) -> Tensor:
+    target = target if isinstance(target, Tensor) else Tensor(np.asarray(target, dtype=input.dtype))
+    _same_shape(input, target, fn)
+    return target
+
+
+def l1_loss(input: Tensor, target: Any, reduction: Reduction = "mean") -> Tensor:
+    """mean |input - target|; derivative sign(input - target) / N (0 where they are equal)."""
+    x = float_tensor(input)
+    return _reduce((x - _as_target(target, x, "l1_loss")).abs(), reduction, "l1_loss")
+
+
+def _smooth_abs(d: Tensor, beta: float) -> Tensor:
+    """0.5 d² / beta where |d| < beta, |d| - 0.5 beta elsewhere: |d| with its kink rounded off."""
+    if beta == 0:
+        return d.abs()  # the quadratic part is gone (and would divide by 0)
+    a = d.abs()
+    return where(a.data < beta, d * d * (0.5 / beta), a - 0.5 * beta)
+
+
+def smooth_l1_loss(input: Tensor, target: Any, reduction: Reduction = "mean", beta: float = 1.0) -> Tensor:
+    """mean of 0.5 d²/beta where |d| < beta, |d| - 0.5 beta elsewhere (d = input - target);
+    derivative d/beta inside, sign(d) outside: L1 that is quadratic near 0."""
+    if beta < 0:
+        raise ValueError(f"smooth_l1_loss: beta must be non-negative, got {beta}")
+    x = float_tensor(input)
+    d = x - _as_target(target, x, "smooth_l1_loss")
+    return _reduce(_smooth_abs(d, beta), reduction, "smooth_l1_loss")
+
+
+def huber_loss(input: Tensor, target: Any, reduction: Reduction = "mean", delta: float = 1.0) -> Tensor:
+    """mean of 0.5 d² where |d| < delta, delta (|d| - 0.5 delta) elsewhere: delta · smooth_l1 with
+    beta = delta, so the outer slope is delta, not 1."""
+    if not delta > 0:
+        raise ValueError(f"huber_loss: delta must be positive, got {delta}")
+    x = float_tensor(input)
+    d = x - _as_target(target, x, "huber_loss")
+    return _reduce(_smooth_abs(d, delta) * delta, reduction, "huber_loss")
+
+
+def kl_div(input: Tensor, target: Any, reduction: str = "mean", log_target: bool = False) -> Tensor:
+    """KL(target ‖ q) summed pointwise, with input = log q (log-probabilities, as PyTorch):
+    target (log target - input), taken as 0 where target = 0; with log_target, target is log p
+    and the term is exp(target) (target - input).
+
+    reduction "batchmean" divides the sum by the batch size input.shape[0] (the KL divergence per
+    sample); "mean" divides by the number of elements, as PyTorch does (it warns that this is not
+    the KL divergence's mean).
+    """
+    fn = "kl_div"
+    if reduction not in ("mean", "batchmean", "sum", "none"):
+        raise ValueError(f"{fn}: reduction must be 'mean', 'batchmean', 'sum' or 'none', got {reduction!r}")
+    x = float_tensor(input)
+    t = _as_target(target, x, fn)
+    if log_target:
+        loss = t.exp() * (t - x)
+    else:
+        # NOTE: 0 · log 0 is 0 here (the limit); log is taken of 1 where target = 0, so that
+        # neither the value nor the gradient meets log(0) = -inf (0 · inf = NaN).
+        positive = t.data > 0
+        loss = t * (where(positive, t, 1.0).log() - x)
+    if reduction == "batchmean":
+        return loss.sum() * (1.0 / x.shape[0]) if x.ndim else loss.sum()
+    return _reduce(loss, reduction, fn)
 
 
 def binary_cross_entropy(input: Tensor, target: Any, reduction: Reduction = "mean") -> Tensor:

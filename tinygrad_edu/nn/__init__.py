@@ -35,7 +35,17 @@ from tinygrad_edu.nn.conv import (
     ZeroPad2d,
 )
 from tinygrad_edu.nn.layers import Dropout, Flatten, Identity, Linear, Unflatten
-from tinygrad_edu.nn.loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
+from tinygrad_edu.nn.loss import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    KLDivLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+    SmoothL1Loss,
+)
 from tinygrad_edu.nn.module import Module, Parameter
 from tinygrad_edu.nn.normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
 from tinygrad_edu.nn.sparse import Embedding
@@ -63,7 +73,10 @@ __all__ = [
     "Hardsigmoid",
     "Hardswish",
     "Hardtanh",
+    "HuberLoss",
     "Identity",
+    "KLDivLoss",
+    "L1Loss",
     "LayerNorm",
     "LeakyReLU",
     "Linear",
@@ -82,6 +95,7 @@ __all__ = [
     "Sequential",
     "SiLU",
     "Sigmoid",
+    "SmoothL1Loss",
     "Softmax",
     "Softplus",
     "Softsign",

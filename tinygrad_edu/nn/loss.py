@@ -16,12 +16,12 @@ from tinygrad_edu.nn.module import Module
 
 class _Loss(Module):
     loss: Callable[..., Tensor]
+    reductions = ("mean", "sum", "none")
 
     def __init__(self, reduction: str = "mean") -> None:
-        if reduction not in ("mean", "sum", "none"):
-            raise ValueError(
-                f"{type(self).__name__}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}"
-            )
+        if reduction not in self.reductions:
+            names = ", ".join(map(repr, self.reductions[:-1])) + f" or {self.reductions[-1]!r}"
+            raise ValueError(f"{type(self).__name__}: reduction must be {names}, got {reduction!r}")
         self.reduction = reduction
 
     def forward(self, input: Tensor, target: Any) -> Tensor:
@@ -31,16 +31,45 @@ class _Loss(Module):
         return "" if self.reduction == "mean" else f"reduction={self.reduction!r}"
 
 
-class CrossEntropyLoss(_Loss):
-    """-(1/N) Σ_n log softmax(logits)[n, target_n]: logits (N, C), integer class targets (N,)."""
-
-    loss = staticmethod(F.cross_entropy)
-
-
 class NLLLoss(_Loss):
-    """-(1/N) Σ_n log_probs[n, target_n]: pair with LogSoftmax."""
+    """-w[y] log_probs[n, y_n] per sample, averaged over the weights of the targets not ignored:
+    pair with LogSoftmax. `weight` is a buffer (in the state_dict, as in PyTorch)."""
 
-    loss = staticmethod(F.nll_loss)
+    def __init__(self, weight: Any = None, *, ignore_index: int = -100, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.register_buffer("weight", weight)
+        self.ignore_index = ignore_index
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:
+        return F.nll_loss(
+            input, target, self.weight, ignore_index=self.ignore_index, reduction=self.reduction
+        )
+
+
+class CrossEntropyLoss(NLLLoss):
+    """-Σ_c T_c log softmax(logits)_c per sample: class indices or class probabilities as targets,
+    with class weights, ignore_index and label smoothing (see F.cross_entropy)."""
+
+    def __init__(
+        self,
+        weight: Any = None,
+        *,
+        ignore_index: int = -100,
+        reduction: str = "mean",
+        label_smoothing: float = 0.0,
+    ) -> None:
+        super().__init__(weight, ignore_index=ignore_index, reduction=reduction)
+        self.label_smoothing = label_smoothing
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:
+        return F.cross_entropy(
+            input,
+            target,
+            self.weight,
+            ignore_index=self.ignore_index,
+            reduction=self.reduction,
+            label_smoothing=self.label_smoothing,
+        )
 
 
 class MSELoss(_Loss):
@@ -59,3 +88,45 @@ class BCEWithLogitsLoss(_Loss):
     """BCELoss(sigmoid(z), y), computed stably from the logits z."""
 
     loss = staticmethod(F.binary_cross_entropy_with_logits)
+
+
+class L1Loss(_Loss):
+    """(1/N) Σ |input - target| over all N elements."""
+
+    loss = staticmethod(F.l1_loss)
+
+
+class SmoothL1Loss(_Loss):
+    """0.5 d²/beta where |d| < beta, |d| - 0.5 beta elsewhere, d = input - target."""
+
+    def __init__(self, reduction: str = "mean", beta: float = 1.0) -> None:
+        super().__init__(reduction)
+        self.beta = beta
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:
+        return F.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
+
+
+class HuberLoss(_Loss):
+    """0.5 d² where |d| < delta, delta (|d| - 0.5 delta) elsewhere, d = input - target."""
+
+    def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
+        super().__init__(reduction)
+        self.delta = delta
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:
+        return F.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
+
+
+class KLDivLoss(_Loss):
+    """KL(target ‖ exp(input)) pointwise (input: log-probabilities); reduction "batchmean" gives
+    the divergence per sample."""
+
+    reductions = ("mean", "batchmean", "sum", "none")
+
+    def __init__(self, reduction: str = "mean", log_target: bool = False) -> None:
+        super().__init__(reduction)
+        self.log_target = log_target
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:
+        return F.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
