@@ -228,7 +228,7 @@ def _probability_cross_entropy(
     if w is not None:
         t = t * wrap(w.reshape((c,) + (1,) * (x.ndim - 2) if x.ndim > 1 else (c,)))
     loss = -(ops.LogSoftmax.apply(x, axis=axis) * t).sum(axis)
-    return _reduce_by(loss, reduction, x.size / c)
+    return _reduce_by(loss, reduction, x.numel() / c)
 
 
 def nll_loss(
