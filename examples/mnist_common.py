@@ -11,6 +11,7 @@ import argparse
 import dataclasses
 import json
 import os
+import shutil
 import sys
 import tempfile
 import textwrap
@@ -31,11 +32,13 @@ from tinygrad_edu.data import (
     flatten,
     load_mnist,
     load_mnist_subset,
+    read_csv,
     to_float,
+    write_submission,
 )
 from tinygrad_edu.fileio import atomic_write, writable
 from tinygrad_edu.optim.lr_scheduler import CosineAnnealingLR, LRScheduler, StepLR
-from tinygrad_edu.train import Callback, History, evaluate, fit
+from tinygrad_edu.train import Callback, History, evaluate, fit, predict
 
 try:
     from tqdm import tqdm
@@ -85,6 +88,34 @@ def load_data(data_dir: str | None = None, subset: bool = False, download: bool 
         subset = load_mnist_subset()
         warn_fallback(e, download, subset)
         return subset
+
+
+def load_csv_data(
+    train_csv: str, test_csv: str | None = None, val_fraction: float | None = None, seed: int = 0
+) -> MNIST:
+    """MNIST from CSV files: Kaggle's Digit Recognizer train.csv or an "MNIST in CSV" file for
+    training (any layout `read_csv` accepts, with labels), scored on `test_csv` (labelled too) or on
+    a held-out `val_fraction` of the training rows (drawn with `seed`)."""
+    images, labels = read_csv(train_csv)
+    if labels is None:
+        raise ValueError(
+            f"--train-csv {train_csv}: has no label column (a Kaggle test.csv? give it to --predict-csv)"
+        )
+    if test_csv is not None:
+        test_images, test_labels = read_csv(test_csv)
+        if test_labels is None:
+            raise ValueError(f"--test-csv {test_csv}: has no label column to score against")
+        return MNIST(images, labels, test_images, test_labels, f"{train_csv} and {test_csv}")
+    held = round(len(images) * val_fraction)
+    if not 0 < held < len(images):
+        raise ValueError(
+            f"--val-fraction {val_fraction} of {len(images)} rows in {train_csv} holds out {held}: "
+            "nothing would be left to train on or to score"
+        )
+    order = np.random.default_rng(seed).permutation(len(images))
+    val, train = order[:held], order[held:]
+    source = f"{train_csv} ({held:,} rows held out by --val-fraction {val_fraction})"
+    return MNIST(images[train], labels[train], images[val], labels[val], source)
 
 
 def warn_fallback(error: Exception, download: bool, subset: MNIST) -> None:
@@ -164,34 +195,40 @@ def make_scheduler(cfg: Any, opt: optim.Optimizer, steps: int) -> tuple[LRSchedu
 
 
 class Progress(Callback):
-    """Live loss and accuracy: a tqdm bar on a terminal, else a plain line per logged epoch."""
+    """Live loss and accuracy: a tqdm bar on a terminal, else a plain line per logged epoch. Every
+    line fits 80 columns; the bar gives what is left to its meter."""
+
+    BAR = "{desc} {percentage:3.0f}%|{bar}| {postfix} [{elapsed}<{remaining}]"
 
     def __init__(self, cfg: Any, steps: int, enabled: bool) -> None:
-        self.unit = "iteration" if cfg.full_batch else "epoch"
+        self.unit = "iter" if cfg.full_batch else "epoch"  # iterations, for full-batch training
         self.epochs = cfg.epochs
         self.eval_every = max(1, cfg.epochs // 100) if cfg.full_batch else 1
         self.log_every = self.eval_every * max(1, cfg.epochs // self.eval_every // 20)
         use_bar = enabled and tqdm is not None and sys.stdout.isatty()
-        self.bar = tqdm(total=steps, unit="step", dynamic_ncols=True) if use_bar else None
+        width = min(80, shutil.get_terminal_size().columns or 80)  # a pty may report 0 columns
+        self.bar = tqdm(total=steps, bar_format=self.BAR, ncols=width) if use_bar else None
         self.start = time.perf_counter()
-        self.last_test = ""
+        self.test = ""
 
     def on_batch(self, epoch: int, loss: float, acc: float) -> None:
         if self.bar is not None:
             self.bar.set_description(f"{self.unit} {epoch}/{self.epochs}", refresh=False)
-            self.bar.set_postfix_str(f"loss {loss:.4f}  acc {acc:.2%}{self.last_test}", refresh=False)
+            self.bar.set_postfix_str(f"loss {loss:.4f} acc {acc:.2%}{self.test}", refresh=False)
             self.bar.update(1)
 
     def on_evaluated(self, h: History) -> None:
         epoch = h.epoch[-1]
-        self.last_test = f"  test acc {h.test_acc[-1]:.2%}"
-        line = (
-            f"{self.unit} {epoch:>{len(str(self.epochs))}}/{self.epochs}  loss {h.train_loss[-1]:.4f}  "
-            f"acc {h.train_acc[-1]:.2%}  test loss {h.test_loss[-1]:.4f}  test acc {h.test_acc[-1]:.2%}  "
-            f"({time.perf_counter() - self.start:.1f} s)"
-        )
+        self.test = f" test {h.test_acc[-1]:.2%}"
+        if self.bar is not None:  # at once, so the bar and the line below agree
+            self.bar.set_postfix_str(f"loss {h.train_loss[-1]:.4f} acc {h.train_acc[-1]:.2%}{self.test}")
         if epoch % self.log_every and epoch != self.epochs:
             return
+        line = (
+            f"{self.unit} {epoch:>{len(str(self.epochs))}}/{self.epochs}  loss {h.train_loss[-1]:.4f} "
+            f"acc {h.train_acc[-1]:.2%}  test loss {h.test_loss[-1]:.4f} acc {h.test_acc[-1]:.2%}  "
+            f"{time.perf_counter() - self.start:.1f} s"
+        )
         if self.bar is not None:
             self.bar.write(line)
         else:
@@ -200,6 +237,11 @@ class Progress(Callback):
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+def say(text: str, indent: int = 0) -> None:
+    """Print `text` wrapped at 80 columns, continuation lines indented by `indent`."""
+    print(textwrap.fill(text, 80, subsequent_indent=" " * indent), flush=True)
 
 
 # ---- a run, end to end ----------------------------------------------------------------------
@@ -227,10 +269,10 @@ def train_and_score(
     load_seconds: float,
 ) -> Result:
     """Build the network of `cfg` (`build`), train it with `fit`, and score it on both splits."""
-    print(f"data: {len(data.x_train):,} training and {len(data.x_test):,} test images from {data.source}")
+    say(f"data: {len(data.x_train):,} training and {len(data.x_test):,} test images from {data.source}", 6)
     tg.manual_seed(cfg.seed)
     model = build(cfg)
-    print(f"model: {describe}")
+    say(f"model: {describe}", 7)
     opt = make_optimizer(cfg, list(model.parameters()))
     batch_size = cfg.batch_size or len(data.x_train)
     loader = DataLoader((data.x_train, data.y_train), batch_size, shuffle=not cfg.full_batch, seed=cfg.seed)
@@ -258,13 +300,46 @@ def train_and_score(
     return Result(model, cfg, history, train_acc, test_acc, test_logits, data, load_seconds, wall)
 
 
+def outputs(result: Result, args: argparse.Namespace, program: str, plot: Callable | None = None) -> None:
+    """Write what the run options ask for: weights (--save), plots, a Kaggle submission, ONNX."""
+    if args.save:
+        for path in save_model(result, args.save, program):
+            print(f"saved {path}")
+    if args.plots and plot is not None:
+        for path in plot(result, args.plots):
+            print(f"wrote {path}")
+    if args.predict_csv:
+        images, _ = read_csv(args.predict_csv)
+        labels = predict(result.model, flatten(images), inputs=inputs).argmax(1)
+        Path(args.submission).parent.mkdir(parents=True, exist_ok=True)
+        write_submission(args.submission, labels)
+        print(f"wrote {args.submission}: {len(labels):,} predictions for {args.predict_csv}")
+    if args.export_onnx:
+        from tinygrad_edu.onnx import export  # the `onnx` extra, needed only here
+
+        Path(args.export_onnx).parent.mkdir(parents=True, exist_ok=True)
+        export(result.model, inputs(result.data.x_test[:2]), args.export_onnx)
+        print(f"wrote {args.export_onnx}")
+
+
+def load_from_args(args: argparse.Namespace, seed: int) -> MNIST:
+    """The data the run options name: CSV files, or MNIST found, downloaded or bundled. A file that
+    cannot be used ends the program with the reader's message (it names the file), exit status 1."""
+    if args.train_csv:
+        try:
+            return load_csv_data(args.train_csv, args.test_csv, args.val_fraction, seed)
+        except (ValueError, OSError) as e:
+            raise SystemExit(f"{Path(sys.argv[0]).name}: {e}") from None
+    return load_data(args.data_dir, args.subset, not args.no_download)
+
+
 def summary(name: str, result: Result) -> str:
-    """The RESULT line."""
+    """The RESULT lines (80 columns): accuracies, then the wall time from the process's start."""
     return (
-        f"RESULT  {name}  train accuracy {result.train_acc:.2%}  test accuracy {result.test_acc:.2%}  "
-        f"wall time {result.wall_seconds:.1f} s (from process start: imports and data loading "
-        f"{result.load_seconds:.1f} s included)  on {len(result.data.x_train):,}/"
-        f"{len(result.data.x_test):,} images"
+        f"RESULT  {name}  train accuracy {result.train_acc:.2%}  test accuracy {result.test_acc:.2%}\n"
+        f"        wall time {result.wall_seconds:.1f} s since the process started (data ready at "
+        f"{result.load_seconds:.1f} s)\n"
+        f"        on {len(result.data.x_train):,} training and {len(result.data.x_test):,} test images"
     )
 
 
@@ -278,15 +353,44 @@ def add_run_options(p: argparse.ArgumentParser, weights: str = "MODEL.npz") -> N
     g.add_argument("--save", default=None, metavar=weights, help="save weights (+ a .json beside them)")
     g.add_argument("--plots", default=None, metavar="DIR", help="write PNG plots into DIR")
     g.add_argument("--no-progress", action="store_true", default=False, help="plain lines, no bar")
+    g.add_argument("--export-onnx", default=None, metavar="MODEL.onnx", help="write the model as ONNX")
+    k = p.add_argument_group("CSV files (Kaggle's Digit Recognizer, MNIST in CSV)")
+    k.add_argument("--train-csv", default=None, metavar="CSV", help="train on this CSV (labels first)")
+    k.add_argument("--test-csv", default=None, metavar="CSV", help="score on this labelled CSV")
+    k.add_argument("--val-fraction", type=float, default=None, help="score on this fraction held out")
+    k.add_argument(
+        "--predict-csv", default=None, metavar="CSV", help="label these images (Kaggle's test.csv)"
+    )
+    k.add_argument("--submission", default=None, metavar="CSV", help="write --predict-csv's labels here")
 
 
-RUN_OPTIONS = ("data_dir", "subset", "no_download", "save", "plots", "no_progress")
+RUN_OPTIONS = (
+    "data_dir",
+    "subset",
+    "no_download",
+    "save",
+    "plots",
+    "no_progress",
+    "export_onnx",
+    "train_csv",
+    "test_csv",
+    "val_fraction",
+    "predict_csv",
+    "submission",
+)
 
 
 def check_run_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    """Refuse, before any data is loaded, a --save or --plots target that cannot be written: a
-    folder given as the weights file, a path under a regular file, a folder we may not write."""
+    """Refuse, before any data is loaded, options that do not go together and targets that cannot
+    be written (--save, --plots, --submission, --export-onnx): a folder given as a file, a path
+    under a regular file, a folder we may not write."""
     try:
+        _check_csv_options(args)
+        for option, target in (("--submission", args.submission), ("--export-onnx", args.export_onnx)):
+            if target:
+                if Path(target).is_dir():
+                    raise ValueError(f"{option} {target}: is a folder; name the file to write")
+                _check_can_create(Path(target), option)
         if args.save:
             weights = Path(args.save)
             sidecar(weights)
@@ -303,6 +407,25 @@ def check_run_options(parser: argparse.ArgumentParser, args: argparse.Namespace)
             _check_can_create(folder / "curves.png", "--plots")
     except ValueError as e:
         parser.error(str(e))
+
+
+def _check_csv_options(args: argparse.Namespace) -> None:
+    if args.train_csv is None:
+        if args.test_csv is not None or args.val_fraction is not None:
+            raise ValueError("--test-csv and --val-fraction go with --train-csv")
+    else:
+        if args.subset or args.data_dir:
+            raise ValueError("--train-csv replaces --subset and --data-dir: give one source of data")
+        if (args.test_csv is None) == (args.val_fraction is None):
+            raise ValueError("--train-csv needs one split to score on: --test-csv CSV or --val-fraction F")
+        if args.val_fraction is not None and not 0 < args.val_fraction < 1:
+            raise ValueError(f"--val-fraction must be in (0, 1), got {args.val_fraction}")
+    if (args.predict_csv is None) != (args.submission is None):
+        raise ValueError("--predict-csv and --submission go together: the images to label, the file to write")
+    for option, path in (("--train-csv", args.train_csv), ("--test-csv", args.test_csv),
+                         ("--predict-csv", args.predict_csv)):  # fmt: skip
+        if path is not None and not Path(path).is_file():
+            raise ValueError(f"{option} {path}: no such file")
 
 
 def _check_can_create(path: Path, option: str) -> None:

@@ -33,6 +33,7 @@ from mnist_presets import PRESETS, Config, with_overrides
 import tinygrad_edu as tg
 import tinygrad_edu.functional as F
 from tinygrad_edu import nn
+from tinygrad_edu.data import MNIST
 from tinygrad_edu.nn import init
 
 PIXELS, CLASSES = 784, 10
@@ -146,11 +147,14 @@ def run(
     download: bool = True,
     show_progress: bool = True,
     start: float | None = None,
+    mnist: Callable[[], MNIST] | None = None,
 ) -> common.Result:
-    """Load the data, build and train the network of `cfg`, and score it on both splits.
-    Times count from `start` (a `time.perf_counter()` value; default: now)."""
+    """Load the data (MNIST found, downloaded or bundled; or what `mnist()` returns), build and
+    train the network of `cfg`, and score it on both splits. Times count from `start` (a
+    `time.perf_counter()` value; default: now)."""
     start = time.perf_counter() if start is None else start
-    data = common.Data.from_mnist(common.load_data(data_dir, subset, download), as_float=cfg.full_batch)
+    loaded = mnist() if mnist is not None else common.load_data(data_dir, subset, download)
+    data = common.Data.from_mnist(loaded, as_float=cfg.full_batch)
     load_seconds = time.perf_counter() - start
     return common.train_and_score(
         cfg, build_model, make_loss(cfg), data, describe(cfg), show_progress, start, load_seconds
@@ -158,13 +162,14 @@ def run(
 
 
 def describe(cfg: Config) -> str:
+    schedule = "no schedule" if cfg.schedule == "none" else f"{cfg.schedule} schedule"
     sizes = "-".join(str(n) for n in (PIXELS, *cfg.hidden, CLASSES))
     batches = "full batch" if cfg.full_batch else f"batch {cfg.batch_size}"
     steps = f"{cfg.epochs} {'iterations' if cfg.full_batch else 'epochs'}"
     extras = f", dropout {cfg.dropout}" if cfg.dropout else ""
     return (
         f"{sizes} {cfg.activation} → {cfg.output_activation}, loss {cfg.loss}, init {','.join(cfg.init)}, "
-        f"{cfg.optimizer} lr {cfg.lr:g} ({cfg.schedule} schedule), {batches}, {steps}{extras}, "
+        f"{cfg.optimizer} lr {cfg.lr:g}, {schedule}, {batches}, {steps}{extras}, "
         f"seed {cfg.seed}"
     )
 
@@ -309,15 +314,15 @@ def main(argv: list[str] | None = None, start: float | None = None) -> common.Re
     cfg, args = parse_args(argv)
     common.limit_blas_threads()
     try:
-        result = run(cfg, args.data_dir, args.subset, not args.no_download, not args.no_progress, start)
+        result = run(
+            cfg,
+            show_progress=not args.no_progress,
+            start=start,
+            mnist=lambda: common.load_from_args(args, cfg.seed),
+        )
     except FloatingPointError as e:  # a NaN loss: nothing is saved, the exit status says it failed
         sys.exit(f"mnist_mlp: {e}")
-    if args.save:
-        for path in save_model(result, args.save):
-            print(f"saved {path}")
-    if args.plots:
-        for path in plot(result, args.plots):
-            print(f"wrote {path}")
+    common.outputs(result, args, "mnist_mlp.py", plot)
     print(common.summary(f"preset {args.preset}", result), flush=True)
     return result
 

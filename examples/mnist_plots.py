@@ -92,7 +92,9 @@ def _curves(h: Any, unit: str) -> Figure:
         ax.legend()
     loss_ax.set_ylim(bottom=0)
     loss_ax.set_title("loss")
-    acc_ax.set_title(f"accuracy (final: train {h.train_acc[-1]:.2%}, test {h.test_acc[-1]:.2%})")
+    acc_ax.set_title(
+        f"accuracy (last epoch: train {h.train_acc[-1]:.2%} while training, test {h.test_acc[-1]:.2%})"
+    )
     if len(h.epoch) <= 30:
         for ax in (loss_ax, acc_ax):
             ax.set_xticks(h.epoch if len(h.epoch) <= 15 else h.epoch[::2])

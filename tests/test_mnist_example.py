@@ -58,8 +58,8 @@ def test_run_prints_epoch_lines_and_a_final_summary(capsys):
     mnist_mlp.main(["--subset", "--no-progress", "--epochs", "2", "--hidden", "32"])
     out = capsys.readouterr().out
     assert "epoch 1/2" in out and "epoch 2/2" in out
-    summary = out.strip().splitlines()[-1]
-    assert summary.startswith("RESULT") and "test accuracy" in summary and "wall time" in summary
+    summary = out[out.index("RESULT") :]
+    assert "test accuracy" in summary and "wall time" in summary and "since the process started" in summary
 
 
 def test_same_seed_same_weights():
@@ -277,8 +277,8 @@ def test_command_line_fallback_end_to_end(no_mnist_anywhere):
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "FALLING BACK" in done.stderr
-    summary = done.stdout.strip().splitlines()[-1]
-    assert summary.startswith("RESULT") and "5,000/1,000 images" in summary
+    summary = done.stdout[done.stdout.index("RESULT") :]
+    assert "on 5,000 training and 1,000 test images" in summary
 
 
 # ---- full MNIST ------------------------------------------------------------------------------
@@ -314,3 +314,100 @@ def test_an_empty_training_split_is_named_before_training():
     )  # fmt: skip
     with pytest.raises(ValueError, match="training split of an empty file has no images"):
         mnist_common.Data.from_mnist(empty)
+
+
+# ---- Kaggle's Digit Recognizer flow, from CSV files made of the bundled subset ------------------
+@pytest.fixture(scope="module")
+def kaggle_files(tmp_path_factory):
+    """train.csv (header label,pixel0..), test.csv (pixel0.., no labels), mnist_test.csv (no header)."""
+    folder = tmp_path_factory.mktemp("kaggle")
+    mnist = tg.data.load_mnist_subset()
+    x, y = mnist.train_images.reshape(-1, 784)[:1500], mnist.train_labels[:1500]
+    xt, yt = mnist.test_images.reshape(-1, 784)[:250], mnist.test_labels[:250]
+    pixels = ",".join(f"pixel{i}" for i in range(784))
+    rows = lambda a: "".join(",".join(map(str, r)) + "\n" for r in a)  # noqa: E731
+    (folder / "train.csv").write_text(f"label,{pixels}\n" + rows(np.column_stack([y, x])))
+    (folder / "test.csv").write_text(f"{pixels}\n" + rows(xt))
+    (folder / "mnist_test.csv").write_text(rows(np.column_stack([yt, xt])))
+    return folder
+
+
+def test_kaggle_flow_trains_on_train_csv_and_writes_the_submission_byte_for_byte(kaggle_files, tmp_path):
+    sub = tmp_path / "out" / "submission.csv"
+    result = mnist_mlp.main(
+        ["--train-csv", str(kaggle_files / "train.csv"), "--val-fraction", "0.2", "--epochs", "3",
+         "--predict-csv", str(kaggle_files / "test.csv"), "--submission", str(sub), "--no-progress"]
+    )  # fmt: skip
+    assert len(result.data.x_train) == 1200 and len(result.data.x_test) == 300  # 20% held out
+    assert result.test_acc > 0.8  # scored on the held-out rows
+    images, _ = tg.data.read_csv(kaggle_files / "test.csv")
+    expected = result.model(mnist_common.inputs(images.reshape(-1, 784))).data.argmax(1)
+    text = sub.read_bytes().decode()
+    assert text == "ImageId,Label\n" + "".join(f"{i},{label}\n" for i, label in enumerate(expected, 1))
+    assert text.count("\n") == 251 and "\r" not in text
+
+
+def test_mnist_in_csv_files_train_and_score(kaggle_files):
+    result = mnist_mlp.main(
+        ["--train-csv", str(kaggle_files / "train.csv"), "--test-csv", str(kaggle_files / "mnist_test.csv"),
+         "--epochs", "2", "--no-progress"]
+    )  # fmt: skip
+    assert len(result.data.x_test) == 250 and result.test_acc > 0.75
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["--val-fraction", "0.1"], "go with --train-csv"),
+        (["--train-csv", "TRAIN"], "needs one split to score on"),
+        (["--train-csv", "TRAIN", "--val-fraction", "1.5"], "must be in (0, 1)"),
+        (["--train-csv", "TRAIN", "--val-fraction", "0.1", "--subset"], "one source of data"),
+        (["--predict-csv", "TEST"], "go together"),
+        (["--train-csv", "nowhere.csv", "--val-fraction", "0.1"], "nowhere.csv: no such file"),
+        (["--submission", "/proc/s.csv", "--predict-csv", "TEST"], "cannot create files in /proc"),
+        (["--export-onnx", "/etc/hostname/m.onnx"], "is a file, so nothing can be written under it"),
+    ],
+)
+def test_csv_and_output_options_are_checked_before_loading(kaggle_files, argv, fragment, capsys):
+    argv = [
+        a.replace("TRAIN", str(kaggle_files / "train.csv")).replace("TEST", str(kaggle_files / "test.csv"))
+        for a in argv
+    ]
+    with pytest.raises(SystemExit):
+        mnist_mlp.parse_args(argv)
+    assert fragment in capsys.readouterr().err
+
+
+def test_an_unlabelled_train_csv_ends_the_program_naming_the_file(kaggle_files):
+    with pytest.raises(SystemExit, match=r"test\.csv: has no label column"):
+        mnist_mlp.main(
+            ["--train-csv", str(kaggle_files / "test.csv"), "--val-fraction", "0.1", "--no-progress"]
+        )
+
+
+def test_export_onnx_writes_a_file_onnx_runtime_runs_like_the_model(tmp_path):
+    ort = pytest.importorskip("onnxruntime")  # in the test extra: always there in CI
+    path = tmp_path / "mlp.onnx"
+    result = mnist_mlp.main(["--subset", "--epochs", "1", "--no-progress", "--export-onnx", str(path)])
+    x = mnist_common.inputs(result.data.x_test[:7]).data
+    (got,) = ort.InferenceSession(str(path)).run(None, {"input": x})
+    np.testing.assert_allclose(got, result.model(tg.Tensor(x)).data, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("steps", [["--epochs", "2"], ["--batch-size", "full", "--iterations", "30"]])
+def test_every_line_fits_80_columns(steps, capsys):
+    """Plain output (no bar), a long network description and a full-batch run's iteration lines."""
+    mnist_mlp.main(["--subset", "--no-progress", "--hidden", "512,256,128,64,32", *steps])
+    lines = capsys.readouterr().out.splitlines()
+    assert any(line.startswith(("epoch", "iter")) for line in lines)
+    assert max(map(len, lines)) <= 80, max(lines, key=len)
+
+
+def test_the_bar_shows_the_test_accuracy_of_the_epoch_just_evaluated():
+    progress = mnist_common.Progress(with_overrides("default", epochs=2), steps=4, enabled=False)
+    progress.bar = type("Bar", (), {"set_postfix_str": lambda self, s, **k: setattr(self, "text", s),
+                                    "write": lambda self, s: None})()  # fmt: skip
+    history = tg.train.History()
+    history.append(1, 0.5, 0.8, 0.4, 0.875)
+    progress.on_evaluated(history)
+    assert progress.bar.text.endswith("test 87.50%")  # not the previous epoch's

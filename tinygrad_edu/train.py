@@ -1,4 +1,5 @@
-"""A training loop for classifiers: `fit` runs the epochs, `evaluate` scores a split.
+"""A training loop for classifiers: `fit` runs the epochs, `evaluate` scores a split, `predict`
+labels new samples.
 
     history = fit(model, F.cross_entropy, optimizer, DataLoader((x, y), 128, shuffle=True),
                   epochs=5, validation=(x_test, y_test))
@@ -120,10 +121,19 @@ def evaluate(
 ) -> tuple[float, float, np.ndarray]:
     """(mean loss, accuracy, outputs) of `model` on (x, y), in eval mode, recording no graph,
     `batch_size` rows at a time."""
+    z = predict(model, x, batch_size, inputs)
+    return loss_fn(Tensor(z), y).item(), float(np.mean(z.argmax(1) == y)), z
+
+
+def predict(
+    model: Module, x: Any, batch_size: int = 10_000, inputs: Callable[[Any], Tensor] = Tensor
+) -> np.ndarray:
+    """The model's outputs for the rows of `x`, in eval mode, recording no graph, `batch_size`
+    rows at a time (`outputs.argmax(1)` are the predicted classes)."""
     if len(x) == 0:
-        raise ValueError("evaluate: the split is empty (0 samples): there is nothing to score")
+        raise ValueError("predict: no samples (0 rows): there is nothing to score")
     model.eval()
     with no_grad():
-        z = np.concatenate([model(inputs(x[i : i + batch_size])).data for i in range(0, len(x), batch_size)])
-        loss = loss_fn(Tensor(z), y).item()
-    return loss, float(np.mean(z.argmax(1) == y)), z
+        return np.concatenate(
+            [model(inputs(x[i : i + batch_size])).data for i in range(0, len(x), batch_size)]
+        )
