@@ -185,6 +185,24 @@ class Activations(nn.Module):
         return tg.concatenate([layer(x * 3) for layer in self.layers], axis=1)
 
 
+class TensorMath(nn.Module):
+    """The tensor API's other elementwise, rounding, scan and shape ops, on (N, 3, 5) inputs."""
+
+    def __init__(self) -> None:
+        tg.manual_seed(6)
+        self.w = nn.Parameter(tg.randn(5).data)
+
+    def forward(self, x: tg.Tensor) -> tg.Tensor:
+        x, pos = x * 2, x.abs() + 0.5
+        parts = [
+            x.sin(), x.cos(), (x * 0.3).tan(), pos.log2(), pos.log10(), pos.log1p(), x.exp2(), x.expm1(),
+            pos.rsqrt(), x.floor(), x.ceil(), x.trunc(), x.round(), x.round(1), x.sign(), x.maximum(self.w),
+            x.minimum(self.w), x.flip(1), x.cumsum(2), x[:, :1].expand(-1, 2, -1), x.repeat(1, 2, 1),
+            x.norm(dim=1), x.norm(p=1, dim=2), x.norm(p=3, dim=(1, 2), keepdim=True),
+        ]  # fmt: skip
+        return tg.cat([p.flatten(1) for p in parts], 1)
+
+
 class Tokens(nn.Module):
     """Vectors looked up by the input's integers (a Gather of the input), averaged, then a Linear."""
 
@@ -203,6 +221,7 @@ MODELS = {  # name: (make the model, draw n inputs from a seed)
     "every_op": (EveryOp, lambda n, seed: batches((n, 2, 3), seed=seed)[0]),
     "conv_zoo": (ConvZoo, lambda n, seed: batches((n, 4, 8, 8), seed=seed)[0]),
     "activations": (Activations, lambda n, seed: batches((n, 7), seed=seed)[0]),
+    "tensor_math": (TensorMath, lambda n, seed: batches((n, 3, 5), seed=seed)[0]),
     "tokens": (Tokens, lambda n, seed: np.random.default_rng(seed).integers(0, 20, (n, 5))),
 }
 
@@ -646,6 +665,44 @@ CASES = {
         params=lambda s: st.fixed_dictionaries({"lo": _floats(-2, 1), "width": _floats(0, 2)}),
     ),
     "hardswish": Case(F.hardswish, -5.0, 5.0),
+    "sin": Case(tg.Tensor.sin),
+    "cos": Case(tg.Tensor.cos),
+    "tan": Case(tg.Tensor.tan, -1.4, 1.4),
+    "log2": Case(tg.Tensor.log2, 0.1, 5.0),
+    "log10": Case(tg.Tensor.log10, 0.1, 5.0),
+    "log1p": Case(tg.Tensor.log1p, -0.5, 5.0),
+    "exp2": Case(tg.Tensor.exp2),
+    "expm1": Case(tg.Tensor.expm1),
+    "rsqrt": Case(tg.Tensor.rsqrt, 0.1, 5.0),
+    "staircase": Case(
+        lambda x, fn: getattr(x, fn)(),
+        params=lambda s: st.fixed_dictionaries(
+            {"fn": st.sampled_from(["floor", "ceil", "trunc", "round", "sign"])}
+        ),
+    ),
+    "round_decimals": Case(
+        tg.Tensor.round, params=lambda s: st.fixed_dictionaries({"decimals": st.integers(-1, 2)})
+    ),
+    "maximum": Case(tg.Tensor.maximum, operands=broadcast_to_features),
+    "minimum": Case(tg.Tensor.minimum, operands=broadcast_to_features),
+    "flip": Case(
+        lambda x, axes: x.flip(axes),
+        params=lambda s: st.lists(st.integers(0, len(s) - 1), unique=True).map(lambda a: {"axes": tuple(a)}),
+    ),
+    "norm": Case(
+        lambda x, p, axis, keepdims: x.norm(p, axis, keepdims),
+        params=lambda s: st.tuples(st.sampled_from([0.5, 1.0, 2.0, 3.0]), feature_axes(s)).map(
+            lambda a: {"p": a[0], **a[1]}
+        ),
+        min_dims=2,
+    ),
+    "cumsum": Case(lambda x, axis: x.cumsum(axis), params=one_axis),
+    "repeat": Case(
+        lambda x, reps: x.repeat(1, *reps),
+        params=lambda s: st.lists(st.integers(1, 3), min_size=len(s) - 1, max_size=len(s)).map(
+            lambda r: {"reps": r}
+        ),
+    ),
     "conv1d": Case(convolve, params=conv_params, shapes=images(1)),
     "conv2d": Case(convolve, params=conv_params, shapes=images(2)),
     "conv_transpose2d": Case(

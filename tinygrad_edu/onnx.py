@@ -16,6 +16,7 @@ identical except where the batch size goes; anything else that differs raises `E
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from collections.abc import Callable, Sequence
@@ -200,12 +201,13 @@ class _Builder:
         for t in self.trace.inputs:
             if t.data is array:
                 return self.value(t, np.int64)
-        return self.constant(array.astype(np.int64))
+        return self.constant(array, np.int64)
 
-    def constant(self, array: Any, batch_fill: int | None = None) -> str:
+    def constant(self, value: Any, dtype: Any = None, batch_fill: int | None = None) -> str:
+        """A new initializer holding `value` (as `dtype`)."""
         name = f"const_{self.constants}"
         self.constants += 1
-        self.initializers[name] = np.asarray(array)
+        self.initializers[name] = np.asarray(value, dtype=dtype)
         if batch_fill is not None:
             self.batch_fill[name] = batch_fill
         return name
@@ -244,7 +246,7 @@ def _reduce(op_type: str) -> Converter:
         if not node.axis:  # a 0-d input: nothing to reduce
             b.emit("Identity", [b.value(x)], out)
             return
-        axes = b.constant(np.array(node.axis, dtype=np.int64))
+        axes = b.constant(node.axis, np.int64)
         b.emit(op_type, [b.value(x), axes], out, keepdims=int(node.keepdims))
 
     return convert
@@ -265,12 +267,17 @@ def _linear(b: _Builder, node: Function, out: Tensor) -> None:
 def _reshape(b: _Builder, node: Function, out: Tensor) -> None:
     # NOTE: the recorded shape holds the example's batch size; export() compares it with the second
     # run's and writes -1 (inferred) where the two differ.
-    shape = b.constant(np.array(out.shape, dtype=np.int64), batch_fill=-1)
+    shape = b.constant(out.shape, np.int64, batch_fill=-1)
     b.emit("Reshape", [b.value(node.inputs[0]), shape], out)
 
 
 def _expand(b: _Builder, node: Function, out: Tensor) -> None:
-    b.emit("Expand", [b.value(node.inputs[0]), b.constant(np.array(out.shape, dtype=np.int64))], out)
+    """Broadcast to out's shape. The target is 1 (keep: ONNX's Expand broadcasts both ways) where x
+    already has the size, so a batch axis that is only carried along does not freeze its size."""
+    x = node.inputs[0]
+    lead = out.ndim - x.ndim
+    shape = [1 if i >= lead and x.shape[i - lead] == n else n for i, n in enumerate(out.shape)]
+    b.emit("Expand", [b.value(x), b.constant(shape, np.int64)], out)
 
 
 def _permute(b: _Builder, node: Function, out: Tensor) -> None:
@@ -283,7 +290,7 @@ def _where(b: _Builder, node: Function, out: Tensor) -> None:
 
 
 def _clip(b: _Builder, node: Function, out: Tensor) -> None:
-    bounds = ["" if v is None else b.constant(np.asarray(v, dtype=out.dtype)) for v in (node.lo, node.hi)]
+    bounds = ["" if v is None else b.constant(v, out.dtype) for v in (node.lo, node.hi)]
     b.emit("Clip", [b.value(node.inputs[0])] + bounds, out)
 
 
@@ -330,12 +337,12 @@ def _index(b: _Builder, node: Function, out: Tensor) -> None:
             squeezed.append(axis)
         axis += 1
     if cut:
-        starts_ends_axes_steps = [b.constant(np.array(column, dtype=np.int64)) for column in zip(*cut)]
+        starts_ends_axes_steps = [b.constant(column, np.int64) for column in zip(*cut)]
         name = b.emit("Slice", [name, *starts_ends_axes_steps])
     if squeezed:
-        name = b.emit("Squeeze", [name, b.constant(np.array(squeezed, dtype=np.int64))])
+        name = b.emit("Squeeze", [name, b.constant(squeezed, np.int64)])
     if inserted:
-        name = b.emit("Unsqueeze", [name, b.constant(np.array(inserted, dtype=np.int64))])
+        name = b.emit("Unsqueeze", [name, b.constant(inserted, np.int64)])
     b.emit("Identity", [name], out)
 
 
@@ -388,9 +395,9 @@ def _padded(
     b: _Builder, name: str, widths: Sequence[tuple[int, int]], value: float, dtype: np.dtype, out: Any = None
 ) -> str:
     """An ONNX Pad of the last len(widths) axes by (before, after) each; negative widths crop."""
-    pads = b.constant(np.array([p for side in zip(*widths) for p in side], dtype=np.int64))
-    axes = b.constant(np.arange(-len(widths), 0, dtype=np.int64))
-    return b.emit("Pad", [name, pads, b.constant(np.array(value, dtype=dtype)), axes], out, mode="constant")
+    pads = b.constant([p for side in zip(*widths) for p in side], np.int64)
+    axes = b.constant(range(-len(widths), 0), np.int64)
+    return b.emit("Pad", [name, pads, b.constant(value, dtype), axes], out, mode="constant")
 
 
 def _pool(b: _Builder, node: Function, op_type: str, fill: float, out: Any = None, **attrs: Any) -> str:
@@ -416,7 +423,7 @@ def _window_sum(b: _Builder, node: Function, out: Tensor) -> None:
     """Each window's sum: an average pool (the padding counted, so every window's count is the
     kernel's size) times that size."""
     mean = _pool(b, node, "AveragePool", 0.0, count_include_pad=1)
-    b.emit("Mul", [mean, b.constant(np.array(math.prod(node.win.kernel), dtype=out.dtype))], out)
+    b.emit("Mul", [mean, b.constant(math.prod(node.win.kernel), out.dtype)], out)
 
 
 def _pad(b: _Builder, node: Function, out: Tensor) -> None:
@@ -428,10 +435,10 @@ def _standardize(b: _Builder, node: Function, out: Tensor) -> None:
     """(x - mean) / sqrt(var + eps) over the axes, written out (ONNX Runtime fuses it back into its
     LayerNormalization kernel where the axes are the trailing ones)."""
     (x,) = node.inputs
-    axes = b.constant(np.array(node.axes, dtype=np.int64))
+    axes = b.constant(node.axes, np.int64)
     centered = b.emit("Sub", [name := b.value(x), b.emit("ReduceMean", [name, axes], keepdims=1)])
     var = b.emit("ReduceMean", [b.emit("Mul", [centered, centered]), axes], keepdims=1)
-    eps = b.constant(np.array(node.eps, dtype=out.dtype))
+    eps = b.constant(node.eps, out.dtype)
     b.emit("Div", [centered, b.emit("Sqrt", [b.emit("Add", [var, eps])])], out)
 
 
@@ -455,21 +462,85 @@ def _elu(b: _Builder, node: Function, out: Tensor) -> None:
 def _softplus(b: _Builder, node: Function, out: Tensor) -> None:
     """softplus(beta x) / beta, and x itself where beta x > threshold (ONNX's Softplus has neither)."""
     x = b.value(node.inputs[0])
-    beta = b.constant(np.array(node.beta, dtype=out.dtype))
+    beta = b.constant(node.beta, out.dtype)
     z = b.emit("Mul", [x, beta])
     soft = b.emit("Div", [b.emit("Softplus", [z]), beta])
-    linear = b.emit("Greater", [z, b.constant(np.array(node.threshold, dtype=out.dtype))])
+    linear = b.emit("Greater", [z, b.constant(node.threshold, out.dtype)])
     b.emit("Where", [linear, x, soft], out)
 
 
 def _normal_cdf(b: _Builder, node: Function, out: Tensor) -> None:
     """Φ(x) = (1 + erf(x / √2)) / 2 (ONNX's Gelu comes only with opset 20)."""
+    erf = b.emit("Erf", [b.emit("Mul", [b.value(node.inputs[0]), b.constant(1 / math.sqrt(2), out.dtype)])])
+    b.emit("Mul", [b.emit("Add", [erf, b.constant(1.0, out.dtype)]), b.constant(0.5, out.dtype)], out)
 
-    def number(v: float) -> str:
-        return b.constant(np.array(v, dtype=out.dtype))
 
-    erf = b.emit("Erf", [b.emit("Mul", [b.value(node.inputs[0]), number(1 / math.sqrt(2))])])
-    b.emit("Mul", [b.emit("Add", [erf, number(1.0)]), number(0.5)], out)
+def _unary(*steps: tuple[str, float | None]) -> Converter:
+    """An elementwise op written as ONNX ops applied in turn: (op, None) on the value alone, (op, c)
+    with the constant c as second operand (e.g. log1p = [("Add", 1), ("Log", None)])."""
+
+    def convert(b: _Builder, node: Function, out: Tensor) -> None:
+        name = b.value(node.inputs[0], out.dtype)
+        for i, (op_type, c) in enumerate(steps):
+            inputs = [name] if c is None else [name, b.constant(c, out.dtype)]
+            name = b.emit(op_type, inputs, out if i == len(steps) - 1 else None)
+
+    return convert
+
+
+# NOTE: ONNX has no log1p or expm1: written as log(1 + x) and exp(x) - 1, they lose the digits of a
+# tiny x (absolute errors stay at float32's rounding, relative ones do not).
+_LOG1P = _unary(("Add", 1.0), ("Log", None))
+_EXPM1 = _unary(("Exp", None), ("Sub", 1.0))
+
+
+def _log_base(b: _Builder, node: Function, out: Tensor) -> None:
+    _unary(("Log", None), ("Mul", 1 / math.log(node.base)))(b, node, out)
+
+
+def _exp2(b: _Builder, node: Function, out: Tensor) -> None:
+    b.emit("Pow", [b.constant(2.0, out.dtype), b.value(node.inputs[0], out.dtype)], out)
+
+
+_STAIRS = {np.floor: "Floor", np.ceil: "Ceil", np.round: "Round", np.sign: "Sign"}  # Round: halves to even
+
+
+def _staircase(b: _Builder, node: Function, out: Tensor) -> None:
+    """floor, ceil, round (to `decimals` places: by scaling, as numpy), sign, trunc = sign · floor(|x|)."""
+    fn, decimals = node.fn, 0
+    if isinstance(fn, functools.partial):
+        fn, decimals = fn.func, fn.keywords.get("decimals", 0)
+    (x,) = node.inputs
+    if x.dtype.kind != "f" and not (fn is np.sign and x.dtype.kind != "b"):
+        b.emit("Identity", [b.value(x)], out)  # integers are whole already
+    elif fn is np.trunc:
+        name = b.value(x)
+        b.emit("Mul", [b.emit("Sign", [name]), b.emit("Floor", [b.emit("Abs", [name])])], out)
+    elif decimals:
+        _unary(("Mul", 10.0**decimals), ("Round", None), ("Div", 10.0**decimals))(b, node, out)
+    else:
+        b.emit(_STAIRS[fn], [b.value(x)], out)
+
+
+def _flip(b: _Builder, node: Function, out: Tensor) -> None:
+    axes = list(node.axes)
+    steps = [b.constant([v] * len(axes), np.int64) for v in (-1, INT64_MIN)]
+    b.emit("Slice", [b.value(node.inputs[0]), *steps, b.constant(axes, np.int64), steps[0]], out)
+
+
+def _norm(b: _Builder, node: Function, out: Tensor) -> None:
+    """‖x‖_p over the axes: ReduceL2, ReduceL1, else (Σ |x|^p)^(1/p)."""
+    x, axes, keep = b.value(node.inputs[0]), b.constant(node.axis, np.int64), int(node.keepdims)
+    if node.p in (1, 2):
+        b.emit(f"ReduceL{int(node.p)}", [x, axes], out, keepdims=keep)
+        return
+    powered = b.emit("Pow", [b.emit("Abs", [x]), b.constant(node.p, out.dtype)])
+    total = b.emit("ReduceSum", [powered, axes], keepdims=keep)
+    b.emit("Pow", [total, b.constant(1 / node.p, out.dtype)], out)
+
+
+def _cumsum(b: _Builder, node: Function, out: Tensor) -> None:
+    b.emit("CumSum", [b.value(node.inputs[0], out.dtype), b.constant(node.axis, np.int64)], out)
 
 
 def _along_axis(op_type: str) -> Converter:
@@ -494,6 +565,21 @@ CONVERTERS: dict[type[Function], Converter] = {
     ops.ReLU: _same("Relu"),
     ops.Abs: _same("Abs"),
     ops.MatMul: _same("MatMul"),
+    ops.Sin: _same("Sin"),
+    ops.Cos: _same("Cos"),
+    ops.Tan: _same("Tan"),
+    ops.Log2: _log_base,
+    ops.Log10: _log_base,
+    ops.Log1p: _LOG1P,
+    ops.Exp2: _exp2,
+    ops.Expm1: _EXPM1,
+    ops.Rsqrt: _unary(("Sqrt", None), ("Reciprocal", None)),
+    ops.Staircase: _staircase,
+    ops.Maximum: _same("Max"),
+    ops.Minimum: _same("Min"),
+    ops.Flip: _flip,
+    ops.Norm: _norm,
+    ops.CumSum: _cumsum,
     ops.Clip: _clip,
     ops.Hardtanh: _clip,
     ops.LeakyReLU: _leaky_relu,

@@ -305,6 +305,7 @@ class Staircase(Function):
 
     @staticmethod
     def forward(ctx, x, fn):
+        ctx.fn = fn  # kept for what the graph records (ONNX export)
         if x.dtype.kind == "f" or (fn is np.sign and x.dtype.kind != "b"):
             return fn(x)
         return x.copy()  # integers are whole already (and a bool is its own sign), as PyTorch keeps them
