@@ -216,6 +216,11 @@ def test_type_promotion_as_pytorch(a, b, dtype) -> None:
         np.testing.assert_array_equal(out.data, ref.astype(dtype))
 
 
+def test_an_integer_array_meeting_a_float32_tensor_in_an_op_that_does_not_promote() -> None:
+    out = Tensor(np.ones((2, 3), np.float32)) @ np.arange(3)
+    assert out.dtype == np.float32 and out.tolist() == [3.0, 3.0]
+
+
 def test_true_division_of_integers_gives_float32() -> None:
     out = t(np.int64, (1, 2, 3)) / t(np.int64, (2, 2, 2))
     assert out.dtype == np.float32 and out.tolist() == [0.5, 1.0, 1.5]

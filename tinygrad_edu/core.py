@@ -198,7 +198,9 @@ def constant(value: Any, args: Sequence[Any] = (), op: str = "") -> Tensor:
     A number (Python's, numpy's, a 0-d array) takes the dtype of the tensor it meets unless its
     kind is higher, then that kind's default: `x32 * 2.0` and `x32 * np.float64(2)` stay float32,
     `int64_tensor + 1` stays int64, `int64_tensor * 0.5` is float32, `bool_tensor + 1` int64. An
-    array keeps its dtype, and meets the tensor as another tensor would (`result_type`).
+    array meets the tensor as another tensor would (`result_type`): an integer or bool array
+    meeting a float tensor takes its dtype here already, so that ops which do not promote
+    (`x32 @ np.arange(3)`) stay float32 too.
     """
     # NOTE: `x * 2.0` and `1 - x` are on every network's hot path: Python numbers are looked up by
     # their exact type first, before any isinstance.
@@ -212,6 +214,10 @@ def constant(value: Any, args: Sequence[Any] = (), op: str = "") -> Tensor:
                 if dtype.kind != "f":
                     dtype = integer_constant_dtype(value, kind, dtype, op)
                 return wrap(np.asarray(value, dtype=dtype))
+    elif isinstance(value, np.ndarray) and value.dtype.kind in "biu":
+        for a in args:
+            if isinstance(a, Tensor) and a.data.dtype.kind == "f":
+                return wrap(value.astype(a.data.dtype))
     return Tensor(value)
 
 
