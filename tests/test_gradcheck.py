@@ -242,3 +242,23 @@ def test_numerical_grad_restores_the_input_when_fn_raises() -> None:
     with pytest.raises(RuntimeError, match="boom"):
         tg.numerical_grad(fn, [x])
     np.testing.assert_array_equal(x.data, [1.0, 2.0, 3.0])
+
+
+def test_a_float32_tensor_reached_through_a_closure_is_refused_not_silently_passed():
+    """gradcheck checks float32 inputs on float64 copies; a function that ignores its argument and
+    uses the original through a closure would compare two zero Jacobians and pass any rule."""
+    w = Tensor(np.array([1.0, -2.0, 3.0], dtype=np.float32), requires_grad=True)
+
+    class WrongSquare(tg.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * x
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 5.0  # wrong: the derivative is 2x
+
+    with pytest.raises(ValueError, match=r"does not depend on input 0.*float32.*closure"):
+        tg.gradcheck(lambda _: WrongSquare.apply(w).sum(), [w])
+    with pytest.raises(tg.GradcheckError):  # passed as the argument, the wrong rule is caught
+        tg.gradcheck(lambda x: WrongSquare.apply(x).sum(), [w])

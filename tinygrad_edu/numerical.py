@@ -140,6 +140,28 @@ def _report(i: int, x: Tensor, analytic: np.ndarray, numeric: np.ndarray, atol: 
     return line if out_k is None else f"{line} (for output element {int(out_k)} of the flattened outputs)"
 
 
+def _check_copies_reached(outs: list[Tensor], checked: list[tuple[int, Tensor]], given: list) -> None:
+    """Refuse a check that would test nothing: an input given in float32 (or float16) is checked on a
+    float64 copy, and if the outputs do not depend on the copy (the function reaches the original
+    through a closure), both Jacobians are zero and the check would pass whatever the rules are."""
+    reached, stack = set(), [o for o in outs if o._ctx is not None]
+    while stack:
+        node = stack.pop()._ctx
+        for x in node.inputs or ():
+            if id(x) not in reached:
+                reached.add(id(x))
+                if x._ctx is not None:
+                    stack.append(x)
+    for i, x in checked:
+        if x is not given[i] and id(x) not in reached:
+            raise ValueError(
+                f"gradcheck: the output does not depend on input {i} (shape {x.shape}), given as "
+                f"{given[i].dtype} and so checked on a float64 copy: a function that reaches the "
+                "original through a closure sees it unperturbed, and the check would test nothing. "
+                "Pass the tensor as an argument of the function, or give it in float64"
+            )
+
+
 def gradcheck(
     fn: Callable[..., Tensor],
     inputs: Tensor | Sequence[Tensor],
@@ -173,6 +195,7 @@ def gradcheck(
         raise ValueError("gradcheck: no input requires grad, so there is nothing to check")
     wrt = [x for _, x in checked]
     outs = _outputs(fn(*xs))
+    _check_copies_reached(outs, checked, _as_list(inputs))
     n_out = sum(o.numel() for o in outs)
     if fast_mode:
         v = np.random.default_rng(seed).standard_normal(n_out)
