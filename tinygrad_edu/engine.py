@@ -145,6 +145,8 @@ def step(node: Function, out: Tensor, g: Tensor, anomaly: bool) -> list[tuple[Te
         raise RuntimeError(
             f"{type(node).__name__}.backward returned {len(in_grads)} gradients for {len(node.inputs)} inputs"
         )
+    if modes.enabled:  # create_graph: the rule's result must itself be recorded
+        check_recorded(node, g, in_grads)
     if anomaly:
         check_finite(node, tuple(getattr(x, "data", x) for x in in_grads), "backward")
     for hook in _hooks:
@@ -158,6 +160,44 @@ def step(node: Function, out: Tensor, g: Tensor, anomaly: bool) -> list[tuple[Te
                 gx = fit(gx, x, node)
             fitted.append((x, gx))
     return fitted
+
+
+def check_recorded(node: Function, g: Tensor, in_grads: tuple) -> None:
+    """Under create_graph, refuse a backward rule that left the graph (it returned an array, or
+    computed with arrays): its gradient would be a constant, and a second derivative through it
+    silently missing. First derivatives do not need this, so only create_graph checks it.
+
+    A rule written in Tensor ops is linear in g and records its use of g, so its result is
+    recorded whenever g is, unless it is zero (a piecewise-constant op). When g is a constant
+    (the seed, say), a constant result can also be right (an op linear in its input: g · c); for
+    the package's ops, written in Tensor ops and tested to second order, that is the answer, and
+    another op's rule is run once more on a recorded copy of g to tell the two apart.
+    """
+    for i, (needed, gx) in enumerate(zip(node.needs_input_grad, in_grads)):
+        if not needed or gx is None or (isinstance(gx, Tensor) and gx._requires_grad):
+            continue  # (None is reported by fit)
+        if not isinstance(gx, Tensor):
+            kind = "numpy array" if isinstance(gx, np.ndarray) else type(gx).__name__
+            raise left_graph(node, i, f"a {kind} (not a Tensor)")
+        if not gx.data.any():
+            continue
+        if g._requires_grad:
+            raise left_graph(node, i, "a gradient that does not depend on the (recorded) upstream gradient g")
+        if type(node).__module__.partition(".")[0] != "tinygrad_edu":
+            probe = node.backward(node, Tensor(g.data, requires_grad=True))
+            again = probe[i] if type(probe) is tuple else probe
+            if not (isinstance(again, Tensor) and again._requires_grad):
+                raise left_graph(node, i, "a Tensor computed outside the graph (from arrays)")
+
+
+def left_graph(node: Function, i: int, what: str) -> RuntimeError:
+    name = type(node).__name__
+    return RuntimeError(
+        f"{name}.backward returned {what} for input {i} (shape {node.inputs[i].shape}), but "
+        "create_graph=True needs a gradient that can be differentiated again: write "
+        f"{name}.backward in Tensor ops on g, ctx.inputs and ctx.output (no .numpy(), .data or "
+        "np.*). First derivatives (create_graph=False) work as it is."
+    )
 
 
 def check_unchanged(node: Function, out: Tensor) -> None:
@@ -177,8 +217,8 @@ def fit(gx: Any, x: Tensor, node: Function) -> Tensor:
     input used with a float64 constant still gets a float32 gradient, as in PyTorch)."""
     if gx is None:
         raise RuntimeError(f"{type(node).__name__}.backward returned None for an input that needs grad")
-    if not isinstance(gx, Tensor):
-        gx = Tensor(gx)
+    if not isinstance(gx, Tensor):  # an array or a number from a rule that left the graph
+        gx = Tensor(np.asarray(gx, dtype=x.dtype))  # (a Python float would become float32)
     if gx.shape != x.shape:
         with contextlib.suppress(ValueError):  # incompatible shapes are reported just below
             gx = ops.sum_to(gx, x.shape)
