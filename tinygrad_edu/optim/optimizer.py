@@ -52,6 +52,9 @@ def check_betas(name: str, betas: Any) -> None:
         raise ValueError(f"{name}: betas must be two numbers in [0, 1), got {betas!r}")
 
 
+_FLOAT16, _FLOAT32 = np.dtype(np.float16), np.dtype(np.float32)
+
+
 def update_dtype(dtype: np.dtype) -> np.dtype:
     """The dtype a parameter's update and state are computed in: its own, but float32 for float16.
 
@@ -60,7 +63,7 @@ def update_dtype(dtype: np.dtype) -> np.dtype:
     update runs in float32 with float32 state and only the new parameter is rounded to float16.
     A change smaller than half a float16 step of the parameter is lost in that rounding.
     """
-    return np.dtype(np.float32) if dtype == np.float16 else np.dtype(dtype)
+    return _FLOAT32 if dtype == _FLOAT16 else dtype
 
 
 def scaled_add(y: np.ndarray, a: float, x: np.ndarray, work: np.ndarray) -> None:
@@ -151,8 +154,8 @@ class Optimizer:
                 for p in group["params"]:
                     if p.grad is None:
                         continue
-                    state, dtype = self.state.setdefault(p, {}), update_dtype(p.dtype)
-                    if dtype == p.dtype:
+                    state, dtype = self.state.setdefault(p, {}), update_dtype(p.data.dtype)
+                    if dtype is p.data.dtype:
                         self._update(p.data, p.grad, group, state, self._scratch(p, p.data))
                     else:
                         theta = p.data.astype(dtype)
