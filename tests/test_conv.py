@@ -309,17 +309,14 @@ def pad_cases(draw: st.DrawFn) -> PadCase:
     shape = tuple(draw(st.integers(1, 4)) for _ in range(ndim))
     pad: list[int] = []
     for n in reversed(shape[ndim - k :]):  # PyTorch's order: the last axis first
-        if mode == "reflect":
-            amounts = st.integers(-min(2, n - 1), min(3, n - 1))
-            pad += [draw(amounts), draw(amounts)]
-        else:
-            before = draw(st.integers(-min(2, n - 1), 3))
-            kept = n - max(-before, 0)
-            after = draw(st.integers(-min(2, kept - 1), 3 if mode != "circular" else min(3, kept - 1)))
-            if mode == "circular":
-                kept -= max(-after, 0)
-                before = min(before, kept)
-            pad += [before, after]
+        most = min(3, {"reflect": n - 1, "circular": n}.get(mode, 3))
+        before = draw(st.integers(-min(2, n - 1), most))
+        kept = n - max(-before, 0)  # crops leave at least one element
+        after = draw(st.integers(-min(2, kept - 1), most))
+        if mode == "circular":  # it wraps around what the crops leave
+            kept -= max(-after, 0)
+            before, after = min(before, kept), min(after, kept)
+        pad += [before, after]
     value = draw(st.sampled_from([None, 0.0, -1.5])) if mode == "constant" else None
     return PadCase(shape, tuple(pad), mode, value, draw(st.integers(0, 2**16)))
 
@@ -538,6 +535,7 @@ ERRORS = [
     ),
     (lambda: F.pad(zeros(1, 2, 3), (3, 0), mode="reflect"), r"pad: mode 'reflect' pads axis 2 .* \(3, 0\)"),
     (lambda: F.pad(zeros(1, 2, 3), (1, 0), mode="wrap"), r"pad: mode must be 'constant', 'reflect'"),
+    (lambda: F.pad(zeros(1, 2, 3), (-2, -1), mode="reflect"), r"pad: padding \(-2, -1\) crops more than"),
     (
         lambda: F.pad(zeros(1, 2, 3), (1, 0), mode="replicate", value=1.0),
         r"pad: mode 'replicate' takes no value",

@@ -755,17 +755,25 @@ def adaptive_avg_pool2d(input: Tensor, output_size: Size | tuple[int | None, int
     return y.squeeze(0) if unbatched else y
 
 
-def _circular(i: np.ndarray, n: int, b: int, e: int) -> np.ndarray:
-    # NOTE: negative amounts crop first, and the rest wraps around what is left, as in PyTorch
-    start, kept = max(-b, 0), n - max(-b, 0) - max(-e, 0)
-    return start + (np.arange(-max(b, 0), kept + max(e, 0)) % kept)
+def _pad_axis(x: Tensor, axis: int, before: int, after: int, mode: str) -> Tensor:
+    """x padded along `axis` (amounts >= 0) by slices of itself, joined: no index repeats, so the
+    gradient is sliced back and summed without a scatter."""
+    n = x.shape[axis]
 
+    def take(start: int, stop: int | None, step: int = 1) -> Tensor:
+        return x[(slice(None),) * axis + (slice(start, stop, step),)]
 
-_PAD_INDEX = {  # for each output position along an axis of size n padded by (b, e): the input position
-    "reflect": lambda i, n, b, e: np.where(i < 0, -i, np.where(i >= n, 2 * (n - 1) - i, i)),
-    "replicate": lambda i, n, b, e: np.clip(i, 0, n - 1),
-    "circular": _circular,
-}
+    def edge(i: int, count: int) -> Tensor:
+        piece = take(i, i + 1)
+        return piece.expand(*piece.shape[:axis], count, *piece.shape[axis + 1 :])
+
+    if mode == "reflect":  # x[b], ..., x[1] | x | x[n-2], ..., x[n-1-e]
+        pieces = take(before, 0, -1), x, take(n - 2, n - 2 - after if n - 2 - after >= 0 else None, -1)
+    elif mode == "replicate":  # x[0] b times | x | x[n-1] e times
+        pieces = edge(0, before), x, edge(n - 1, after)
+    else:  # circular: the last b | x | the first e
+        pieces = take(n - before, n), x, take(0, after)
+    return concatenate([p for p, count in zip(pieces, (before, n, after)) if count], axis)
 
 
 def pad(input: Tensor, pad: tuple[int, ...], mode: str = "constant", value: float | None = None) -> Tensor:
@@ -773,8 +781,9 @@ def pad(input: Tensor, pad: tuple[int, ...], mode: str = "constant", value: floa
     (top, bottom) of the one before, ...; negative amounts crop.
 
     "constant" fills with `value` (0 by default); "reflect" mirrors without repeating the edge
-    (3 2 | 1 2 3 | 2 1), "replicate" repeats the edge, "circular" wraps around. Those three are an
-    index along each axis, so their gradient adds each output back to the pixel it came from.
+    (3 2 | 1 2 3 | 2 1), "replicate" repeats the edge (1 1 | 1 2 3 | 3 3), "circular" wraps around
+    (2 3 | 1 2 3 | 1 2). Those three join slices of x, so their gradient adds each output's
+    gradient back to the element it was copied from.
     """
     x = input if isinstance(input, Tensor) else Tensor(input)
     if not isinstance(pad, (tuple, list)):
@@ -788,11 +797,12 @@ def pad(input: Tensor, pad: tuple[int, ...], mode: str = "constant", value: floa
         )
     widths = tuple((amounts[2 * i], amounts[2 * i + 1]) for i in reversed(range(k)))
     sizes = x.shape[x.ndim - k :]
-    if any(n < max(-b, 0) + max(-e, 0) for n, (b, e) in zip(sizes, widths)):
+    least = 0 if mode == "constant" else 1  # the other modes, as in PyTorch, must leave an element
+    if any(n < max(-b, 0) + max(-e, 0) or n + b + e < least for n, (b, e) in zip(sizes, widths)):
         raise ValueError(f"pad: padding {pad} crops more than the input of shape {x.shape} holds")
     if mode == "constant":
         return ops.Pad.apply(x, widths=widths, value=0.0 if value is None else value)
-    if mode not in _PAD_INDEX:
+    if mode not in ("reflect", "replicate", "circular"):
         raise ValueError(f"pad: mode must be 'constant', 'reflect', 'replicate' or 'circular', got {mode!r}")
     if value is not None:
         raise ValueError(f"pad: mode {mode!r} takes no value (got {value!r})")
@@ -805,11 +815,21 @@ def pad(input: Tensor, pad: tuple[int, ...], mode: str = "constant", value: floa
         limit = {"reflect": n - 1, "circular": n - max(-b, 0) - max(-e, 0)}.get(mode, max(b, e))
         if max(b, e) > limit:
             raise ValueError(
-                f"pad: mode {mode!r} pads axis {axis} of input of shape {input.shape} by ({b}, {e}), "
+                f"pad: mode {mode!r} pads axis {axis} of input of shape {x.shape} by ({b}, {e}), "
                 f"more than the {limit} elements it can {'wrap' if mode == 'circular' else 'mirror'}"
             )
-        x = x[(slice(None),) * axis + (_PAD_INDEX[mode](np.arange(-b, n + e), n, b, e),)]
-    return x
+    # NOTE: as in PyTorch, negative amounts crop the input first in circular mode (the rest wraps
+    # around what is left), and crop the padded result in the other two (the mirror is taken
+    # about the uncropped edge).
+
+    def crop(sizes: tuple[int, ...]) -> tuple:  # the negative amounts, cut from axes of these sizes
+        return (..., *(slice(max(-b, 0), n - max(-e, 0)) for n, (b, e) in zip(sizes, widths)))
+
+    if mode == "circular":
+        x = x[crop(sizes)]
+    for axis, (b, e) in zip(range(x.ndim - k, x.ndim), widths):
+        x = _pad_axis(x, axis, max(b, 0), max(e, 0), mode)
+    return x if mode == "circular" else x[crop(x.shape[x.ndim - k :])]
 
 
 # ==== activations, dropout, one_hot, normalize, cosine_similarity (issue 12) =======================
