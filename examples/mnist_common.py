@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import os
 import shutil
 import sys
@@ -17,14 +18,14 @@ import tempfile
 import textwrap
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 import tinygrad_edu as tg
-from tinygrad_edu import optim
+from tinygrad_edu import nn, optim
 from tinygrad_edu.data import (
     MNIST,
     DataLoader,
@@ -38,6 +39,7 @@ from tinygrad_edu.data import (
 )
 from tinygrad_edu.fileio import atomic_write, writable
 from tinygrad_edu.optim.lr_scheduler import CosineAnnealingLR, LRScheduler, StepLR
+from tinygrad_edu.rng import seeded
 from tinygrad_edu.train import Callback, History, evaluate, fit, predict
 
 try:
@@ -172,6 +174,80 @@ class Data:
         )
 
 
+# ---- the training recipe ----------------------------------------------------------------------
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
+SCHEDULES = ("none", "step", "cosine")
+
+# Options that only some optimizers or schedules use (lr and weight_decay are common to all):
+# {option: (the choice it belongs to, the values that use it)}.
+OPTION_OWNERS = {
+    "momentum": ("optimizer", ("sgd", "rmsprop")),
+    "nesterov": ("optimizer", ("sgd",)),
+    "betas": ("optimizer", ("adam", "adamw")),
+    "step_size": ("schedule", ("step",)),
+    "gamma": ("schedule", ("step",)),
+}
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How a network is trained; each example's Config adds the network's own fields to it.
+    `batch_size` 0 means full-batch gradient descent (one step per epoch, so `epochs` counts
+    iterations); `weight_decay` None keeps the optimizer's own default (0, or 1e-2 for AdamW);
+    `reported` is what the preset's source reported (shown in --help, never compared)."""
+
+    optimizer: str = "adam"
+    lr: float = 3e-3
+    momentum: float = 0.0
+    nesterov: bool = False
+    betas: tuple[float, float] = (0.9, 0.999)
+    weight_decay: float | None = None
+    schedule: str = "cosine"
+    step_size: int = 1
+    gamma: float = 0.5
+    epochs: int = 5
+    batch_size: int = 128
+    seed: int = 0
+    reported: str = field(default="", compare=False)
+
+    @property
+    def full_batch(self) -> bool:
+        return self.batch_size == 0
+
+
+def choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    """Raise ValueError naming the option if `value` is not one of `choices`."""
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+
+
+def check_recipe(cfg: Recipe) -> None:
+    """Raise ValueError naming the option if the training half of `cfg` cannot run."""
+    choice("optimizer", cfg.optimizer, OPTIMIZERS)
+    choice("schedule", cfg.schedule, SCHEDULES)
+    if cfg.epochs < 1 or cfg.batch_size < 0 or cfg.step_size < 1:
+        raise ValueError("epochs and step_size must be >= 1 and batch_size >= 0")
+    if not 0 < cfg.lr < math.inf or len(cfg.betas) != 2:
+        raise ValueError(f"lr must be finite and > 0, and betas two numbers: lr {cfg.lr}, betas {cfg.betas}")
+    if not 0 < cfg.gamma < math.inf:
+        raise ValueError(f"gamma must be finite and > 0, got {cfg.gamma}")
+    if cfg.weight_decay is not None and not 0 <= cfg.weight_decay < math.inf:
+        raise ValueError(f"weight_decay must be finite and >= 0, got {cfg.weight_decay}")
+    seeded(cfg.seed, "seed")  # a seed PyTorch would refuse is refused before any data is loaded
+
+
+def override(base: Recipe, **overrides: object) -> Recipe:
+    """`base` with `overrides` replacing its values, refusing an option that the chosen optimizer
+    or schedule does not use (--momentum with Adam)."""
+    for name in overrides:
+        if name in OPTION_OWNERS:
+            owner, allowed = OPTION_OWNERS[name]
+            chosen = overrides.get(owner, getattr(base, owner))
+            if chosen not in allowed:
+                raise ValueError(f"{name} applies to the {' and '.join(allowed)} {owner}s, not {chosen}")
+    return dataclasses.replace(base, **overrides)
+
+
 # ---- training -------------------------------------------------------------------------------
 def make_optimizer(cfg: Any, params: list) -> optim.Optimizer:
     kwargs = {} if cfg.weight_decay is None else {"weight_decay": cfg.weight_decay}
@@ -256,6 +332,27 @@ class Result:
     data: Data
     load_seconds: float
     wall_seconds: float
+
+
+def load_and_train(
+    cfg: Any,
+    build: Callable[[Any], Any],
+    loss_fn: Callable,
+    describe: str,
+    data_dir: str | None = None,
+    subset: bool = False,
+    download: bool = True,
+    show_progress: bool = True,
+    start: float | None = None,
+    mnist: Callable[[], MNIST] | None = None,
+) -> Result:
+    """Load the data (MNIST found, downloaded or bundled; or what `mnist()` returns), then
+    `train_and_score`. Times count from `start` (a `time.perf_counter()` value; default: now)."""
+    start = time.perf_counter() if start is None else start
+    loaded = mnist() if mnist is not None else load_data(data_dir, subset, download)
+    data = Data.from_mnist(loaded, as_float=cfg.full_batch)
+    load_seconds = time.perf_counter() - start
+    return train_and_score(cfg, build, loss_fn, data, describe, show_progress, start, load_seconds)
 
 
 def train_and_score(
@@ -344,6 +441,59 @@ def summary(name: str, result: Result) -> str:
 
 
 # ---- command-line options shared by the examples ---------------------------------------------
+def floats(text: str) -> tuple[float, ...]:
+    """An option's value like 0.9,0.999."""
+    try:
+        return tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected numbers like 0.9,0.999, got {text!r}") from None
+
+
+def batch_size(text: str) -> int:
+    """--batch-size: a number, or 'full' (0: full-batch gradient descent)."""
+    if text == "full":
+        return 0
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or 'full', got {text!r}") from None
+
+
+def new_parser(
+    description: str, presets: dict[str, Any], about: Callable[[Any], str]
+) -> tuple[argparse.ArgumentParser, argparse._ArgumentGroup]:
+    """An example's parser with --preset (listed with `about(preset)` in the epilog), and the
+    group its network options go in."""
+    # NOTE: the recipe options default to SUPPRESS, so only those given on the command line reach
+    # the namespace and override the preset; the others keep the preset's values.
+    p = argparse.ArgumentParser(
+        description=description,
+        epilog="presets: " + "; ".join(f"{name} ({about(c)})" for name, c in presets.items()),
+        argument_default=argparse.SUPPRESS,
+    )
+    p.add_argument("--preset", choices=list(presets), default="default", help="the recipe to start from")
+    return p, p.add_argument_group("network (default: the preset's)")
+
+
+def add_training_options(p: argparse.ArgumentParser) -> argparse._ArgumentGroup:
+    """The options of `Recipe`, in a group the example may add to. The parser must have
+    argument_default=SUPPRESS, so that only the options given override the preset."""
+    fit = p.add_argument_group("training (default: the preset's)")
+    fit.add_argument("--optimizer", choices=OPTIMIZERS)
+    fit.add_argument("--lr", type=float)
+    fit.add_argument("--momentum", type=float, help="sgd, rmsprop")
+    fit.add_argument("--nesterov", action=argparse.BooleanOptionalAction, help="sgd")
+    fit.add_argument("--betas", type=floats, help="adam, adamw: e.g. 0.9,0.999")
+    fit.add_argument("--weight-decay", type=float)
+    fit.add_argument("--schedule", choices=SCHEDULES, help="cosine: to 0, batch by batch")
+    fit.add_argument("--step-size", type=int, help="step schedule: epochs between lr cuts")
+    fit.add_argument("--gamma", type=float, help="step schedule: lr factor at each cut")
+    fit.add_argument("--epochs", type=int)
+    fit.add_argument("--batch-size", type=batch_size, help="0 or 'full': full-batch gradient descent")
+    fit.add_argument("--seed", type=int)
+    return fit
+
+
 def add_run_options(p: argparse.ArgumentParser, weights: str = "MODEL.npz") -> None:
     """The data and output options of every MNIST example."""
     g = p.add_argument_group("data and output")
@@ -365,6 +515,7 @@ def add_run_options(p: argparse.ArgumentParser, weights: str = "MODEL.npz") -> N
 
 
 RUN_OPTIONS = (
+    "preset",
     "data_dir",
     "subset",
     "no_download",
@@ -378,6 +529,49 @@ RUN_OPTIONS = (
     "predict_csv",
     "submission",
 )
+
+
+def parse_config(
+    parser: argparse.ArgumentParser, argv: list[str] | None, configure: Callable[[str, dict], Recipe]
+) -> tuple[Recipe, argparse.Namespace]:
+    """(the Config, the run options) from the command line: `configure(preset, overrides)` builds
+    the Config from the options given (raising ValueError for an inconsistent one); everything is
+    refused now, with the option named, rather than after loading the data or training."""
+    args = parser.parse_args(argv)
+    overrides = {k: v for k, v in vars(args).items() if k not in RUN_OPTIONS}
+    try:
+        cfg = configure(args.preset, overrides)
+        make_optimizer(cfg, list(nn.Linear(1, 1).parameters()))  # the optimizer checks its options
+    except (ValueError, TypeError) as e:
+        parser.error(str(e))
+    check_run_options(parser, args)
+    return cfg, args
+
+
+def run_command(
+    program: str,
+    cfg: Recipe,
+    args: argparse.Namespace,
+    run: Callable[..., Result],
+    plot: Callable[[Result, str], list[Path]],
+    start: float | None,
+) -> Result:
+    """What an example's main does once its options are parsed: train (`run`) on the data the run
+    options name, write the `outputs` they ask for, print the RESULT lines. A NaN loss exits with
+    an error, and nothing is saved."""
+    limit_blas_threads()
+    try:
+        result = run(
+            cfg,
+            show_progress=not args.no_progress,
+            start=start,
+            mnist=lambda: load_from_args(args, cfg.seed),
+        )
+    except FloatingPointError as e:  # a NaN loss: nothing is saved, the exit status says it failed
+        sys.exit(f"{program}: {e}")
+    outputs(result, args, program, plot)
+    print(summary(f"preset {args.preset}", result), flush=True)
+    return result
 
 
 def check_run_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
@@ -482,3 +676,12 @@ def load_config(path: str | os.PathLike, config_type: type) -> Any:
     except (OSError, ValueError, KeyError) as e:
         raise ValueError(f"load_model: cannot read the network of {path} from {meta_path}: {e}") from None
     return config_type(**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()})
+
+
+def load_model(path: str | os.PathLike, config_type: type, build: Callable[[Any], Any]) -> tuple[Any, Any]:
+    """The network saved by `save_model` at `path` (rebuilt by `build` from the Config in its
+    JSON sidecar, the weights loaded all or nothing), in eval mode, and its Config."""
+    cfg = load_config(path, config_type)
+    model = build(cfg)
+    model.load_state_dict(tg.load(path))
+    return model.eval(), cfg

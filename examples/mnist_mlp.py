@@ -20,10 +20,9 @@ import argparse
 import itertools
 import math
 import os
-import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import mnist_common as common
 import mnist_presets as presets
@@ -33,9 +32,9 @@ from mnist_presets import PRESETS, Config, with_overrides
 import tinygrad_edu as tg
 import tinygrad_edu.functional as F
 from tinygrad_edu import nn
-from tinygrad_edu.data import MNIST
 from tinygrad_edu.nn import init
 
+PROGRAM = "mnist_mlp.py"
 PIXELS, CLASSES = 784, 10
 _EYE = np.eye(CLASSES, dtype=np.float32)
 
@@ -140,25 +139,10 @@ def make_loss(cfg: Config) -> Callable[[tg.Tensor, np.ndarray], tg.Tensor]:
 
 
 # ---- a run, end to end ----------------------------------------------------------------------
-def run(
-    cfg: Config,
-    data_dir: str | None = None,
-    subset: bool = False,
-    download: bool = True,
-    show_progress: bool = True,
-    start: float | None = None,
-    mnist: Callable[[], MNIST] | None = None,
-) -> common.Result:
-    """Load the data (MNIST found, downloaded or bundled; or what `mnist()` returns), build and
-    train the network of `cfg`, and score it on both splits. Times count from `start` (a
-    `time.perf_counter()` value; default: now)."""
-    start = time.perf_counter() if start is None else start
-    loaded = mnist() if mnist is not None else common.load_data(data_dir, subset, download)
-    data = common.Data.from_mnist(loaded, as_float=cfg.full_batch)
-    load_seconds = time.perf_counter() - start
-    return common.train_and_score(
-        cfg, build_model, make_loss(cfg), data, describe(cfg), show_progress, start, load_seconds
-    )
+def run(cfg: Config, **options: Any) -> common.Result:
+    """Load the data, build and train the network of `cfg`, and score it on both splits. The options
+    (data_dir, subset, download, show_progress, start, mnist) are mnist_common.load_and_train's."""
+    return common.load_and_train(cfg, build_model, make_loss(cfg), describe(cfg), **options)
 
 
 def describe(cfg: Config) -> str:
@@ -206,15 +190,12 @@ def plot(result: common.Result, out_dir: str | os.PathLike) -> list[Path]:
 
 def save_model(result: common.Result, path: str | os.PathLike) -> tuple[Path, Path]:
     """Weights to `path` and the Config beside it as JSON (see mnist_common.save_model)."""
-    return common.save_model(result, path, "mnist_mlp.py")
+    return common.save_model(result, path, PROGRAM)
 
 
 def load_model(path: str | os.PathLike) -> tuple[MLP, Config]:
     """The network saved by `save_model` at `path` (and its JSON sidecar), in eval mode."""
-    cfg = common.load_config(path, Config)
-    model = build_model(cfg)
-    model.load_state_dict(tg.load(path))
-    return model.eval(), cfg
+    return common.load_model(path, Config, build_model)
 
 
 # ---- command line ---------------------------------------------------------------------------
@@ -225,36 +206,12 @@ def _sizes(text: str) -> tuple[int, ...]:
         raise argparse.ArgumentTypeError(f"expected sizes like 256,128, got {text!r}") from None
 
 
-def _floats(text: str) -> tuple[float, ...]:
-    try:
-        return tuple(float(v) for v in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected numbers like 0.9,0.999, got {text!r}") from None
-
-
 def _names(text: str) -> tuple[str, ...]:
     return tuple(name.strip() for name in text.split(","))
 
 
-def _batch_size(text: str) -> int:
-    if text == "full":
-        return 0
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number or 'full', got {text!r}") from None
-
-
 def build_parser() -> argparse.ArgumentParser:
-    # NOTE: the recipe options default to SUPPRESS, so only those given on the command line reach
-    # the namespace and override the preset; the others keep the preset's values.
-    p = argparse.ArgumentParser(
-        description="Train an MLP on MNIST with tinygrad_edu.",
-        epilog="presets: " + "; ".join(f"{name} ({c.reported})" for name, c in PRESETS.items()),
-        argument_default=argparse.SUPPRESS,
-    )
-    p.add_argument("--preset", choices=list(PRESETS), default="default", help="the recipe to start from")
-    net = p.add_argument_group("network (default: the preset's)")
+    p, net = common.new_parser("Train an MLP on MNIST with tinygrad_edu.", PRESETS, lambda c: c.reported)
     net.add_argument("--hidden", type=_sizes, help="hidden layer sizes, e.g. 256,128 (none: no hidden layer)")
     net.add_argument("--activation", choices=presets.ACTIVATIONS)
     net.add_argument("--output-activation", choices=presets.OUTPUT_ACTIVATIONS)
@@ -265,66 +222,35 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"{', '.join(presets.INITS)}: one, or one per layer (kaiming,kaiming,xavier)",
     )
     net.add_argument("--dropout", type=float, help="dropout probability after each hidden layer")
-    fit = p.add_argument_group("training (default: the preset's)")
-    fit.add_argument("--optimizer", choices=presets.OPTIMIZERS)
-    fit.add_argument("--lr", type=float)
-    fit.add_argument("--momentum", type=float, help="sgd, rmsprop")
-    fit.add_argument("--nesterov", action=argparse.BooleanOptionalAction, help="sgd")
-    fit.add_argument("--betas", type=_floats, help="adam, adamw: e.g. 0.9,0.999")
-    fit.add_argument("--weight-decay", type=float)
-    fit.add_argument("--schedule", choices=presets.SCHEDULES, help="cosine: to 0, batch by batch")
-    fit.add_argument("--step-size", type=int, help="step schedule: epochs between lr cuts")
-    fit.add_argument("--gamma", type=float, help="step schedule: lr factor at each cut")
-    fit.add_argument("--epochs", type=int)
-    fit.add_argument("--batch-size", type=_batch_size, help="0 or 'full': full-batch gradient descent")
+    fit = common.add_training_options(p)
     fit.add_argument("--iterations", type=int, help="full-batch training: number of gradient steps")
-    fit.add_argument("--seed", type=int)
     common.add_run_options(p)
     return p
 
 
-RUN_OPTIONS = ("preset", *common.RUN_OPTIONS)
+def configure(preset: str, overrides: dict) -> Config:
+    """The preset's Config with the options given applied (--iterations is --epochs, full batch)."""
+    iterations = overrides.pop("iterations", None)
+    if iterations is not None:
+        if "epochs" in overrides:
+            raise ValueError("give --epochs or --iterations, not both")
+        overrides["epochs"] = iterations
+    cfg = with_overrides(preset, **overrides)
+    if iterations is not None and not cfg.full_batch:
+        raise ValueError(
+            "--iterations counts full-batch steps: use it with --batch-size full, or use --epochs"
+        )
+    return cfg
 
 
 def parse_args(argv: list[str] | None = None) -> tuple[Config, argparse.Namespace]:
     """The Config (the preset with the given options applied) and the run options."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    overrides = {k: v for k, v in vars(args).items() if k not in RUN_OPTIONS}
-    iterations = overrides.pop("iterations", None)
-    if iterations is not None:
-        if "epochs" in overrides:
-            parser.error("give --epochs or --iterations, not both")
-        overrides["epochs"] = iterations
-    try:
-        cfg = with_overrides(args.preset, **overrides)
-    except (ValueError, TypeError) as e:
-        parser.error(str(e))
-    if iterations is not None and not cfg.full_batch:
-        parser.error("--iterations counts full-batch steps: use it with --batch-size full, or use --epochs")
-    try:  # refused now rather than after loading the data, or after training
-        common.make_optimizer(cfg, list(nn.Linear(1, 1).parameters()))  # the optimizer checks its options
-    except ValueError as e:
-        parser.error(str(e))
-    common.check_run_options(parser, args)
-    return cfg, args
+    return common.parse_config(build_parser(), argv, configure)
 
 
 def main(argv: list[str] | None = None, start: float | None = None) -> common.Result:
     cfg, args = parse_args(argv)
-    common.limit_blas_threads()
-    try:
-        result = run(
-            cfg,
-            show_progress=not args.no_progress,
-            start=start,
-            mnist=lambda: common.load_from_args(args, cfg.seed),
-        )
-    except FloatingPointError as e:  # a NaN loss: nothing is saved, the exit status says it failed
-        sys.exit(f"mnist_mlp: {e}")
-    common.outputs(result, args, "mnist_mlp.py", plot)
-    print(common.summary(f"preset {args.preset}", result), flush=True)
-    return result
+    return common.run_command(PROGRAM, cfg, args, run, plot, start)
 
 
 if __name__ == "__main__":

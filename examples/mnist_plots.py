@@ -6,6 +6,11 @@
     pca.png            the last hidden layer's representation of the test digits, projected on
                        its first two principal components, coloured by class
 
+and, for `examples/mnist_cnn.py`, two more (`save_conv_plots`):
+
+    filters.png        the first convolution's learned filters, one kernel per output channel
+    feature_maps.png   one test digit and what each convolution (after its ReLU) makes of it
+
 Drawn with matplotlib's object-oriented API (a `Figure`, rendered by the Agg backend: no window,
 no pyplot state) and written through `tinygrad_edu.fileio.atomic_write`.
 """
@@ -24,6 +29,7 @@ from tinygrad_edu.fileio import atomic_write
 
 CLASSES = 10
 PLOT_FILES = ("curves.png", "confusion.png", "misclassified.png", "pca.png")
+CONV_PLOT_FILES = ("filters.png", "feature_maps.png")
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, classes: int = CLASSES) -> np.ndarray:
@@ -71,7 +77,29 @@ def save_plots(
         _misclassified(images, labels, pred, probs),
         _pca(features, labels),
     )
-    paths = [out / name for name in PLOT_FILES]
+    return _write(out, figures, PLOT_FILES)
+
+
+def save_conv_plots(
+    out_dir: str | os.PathLike,
+    filters: np.ndarray,
+    image: np.ndarray,
+    label: int,
+    maps: list[tuple[str, np.ndarray]],
+) -> list[Path]:
+    """Write filters.png and feature_maps.png into `out_dir`; return their paths.
+
+    `filters` (C, kH, kW) are the first convolution's kernels (its one input channel); `maps`
+    the (name, (C, H, W) activations) of each convolution for the test digit `image` (uint8,
+    28×28) of class `label`.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    return _write(out, (_filters(filters), _feature_maps(image, label, maps)), CONV_PLOT_FILES)
+
+
+def _write(out: Path, figures: tuple[Figure, ...], names: tuple[str, ...]) -> list[Path]:
+    paths = [out / name for name in names]
     for fig, path in zip(figures, paths):
         with atomic_write(path) as f:
             fig.savefig(f, format="png", dpi=110)
@@ -155,4 +183,45 @@ def _pca(features: np.ndarray, labels: np.ndarray, max_points: int = 4000) -> Fi
     units = f"{features.shape[1]} units"
     ax.set_title(f"last hidden layer ({units}) of {len(show):,} test digits: first two principal components")
     ax.grid(alpha=0.3)
+    return fig
+
+
+def _grid(fig: Any, count: int, max_cols: int = 8) -> np.ndarray:
+    """`count` image axes in rows of at most `max_cols`, without ticks (the unused ones hidden)."""
+    cols = min(count, max_cols)
+    axes = np.atleast_1d(fig.subplots(-(-count // cols), cols)).ravel()
+    for ax in axes:
+        ax.set_axis_off()
+    return axes[:count]
+
+
+def _filters(w: np.ndarray) -> Figure:
+    cols = min(len(w), 8)
+    fig = Figure(figsize=(1.5 * cols, 1.6 * -(-len(w) // cols) + 0.6), layout="constrained")
+    # NOTE: one colour scale for all, symmetric about 0: a filter's sign and size compare across
+    # the grid, and white means a weight of 0 (red excites, blue inhibits).
+    bound = max(float(np.abs(w).max()), np.finfo(np.float32).tiny)
+    for k, (ax, kernel) in enumerate(zip(_grid(fig, len(w)), w)):
+        image = ax.imshow(kernel, cmap="RdBu_r", vmin=-bound, vmax=bound)
+        ax.set_title(f"filter {k}", fontsize=9)
+    fig.colorbar(image, ax=fig.axes, shrink=0.8, label="weight")
+    fig.suptitle(f"the first convolution's {len(w)} learned {w.shape[1]}×{w.shape[2]} filters")
+    return fig
+
+
+def _feature_maps(image: np.ndarray, label: int, maps: list[tuple[str, np.ndarray]]) -> Figure:
+    rows = [-(-len(m) // 8) for _, m in maps]
+    fig = Figure(figsize=(12, 1.6 * (sum(rows) + 2)), layout="constrained")
+    parts = fig.subfigures(len(maps) + 1, 1, height_ratios=[2, *rows])
+    ax = parts[0].subplots()
+    ax.imshow(image, cmap="gray_r", vmin=0, vmax=255)
+    ax.set_axis_off()
+    parts[0].suptitle(f"a test digit (a {label})")
+    for part, (name, m) in zip(parts[1:], maps):
+        # NOTE: each map on its own scale (after a ReLU, 0 is white): the maps' ranges differ by
+        # orders of magnitude, and one shared scale would leave most of them blank.
+        for k, (ax, fmap) in enumerate(zip(_grid(part, len(m)), m)):
+            ax.imshow(fmap, cmap="gray_r", vmin=0, vmax=max(float(fmap.max()), np.finfo(np.float32).tiny))
+            ax.set_title(f"{k}", fontsize=8)
+        part.suptitle(f"{name}: {len(m)} maps of {m.shape[1]}×{m.shape[2]}")
     return fig

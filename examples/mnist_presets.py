@@ -35,63 +35,31 @@ MSELoss has no ½: with them the same recipe needs a learning rate 5 (MSE) or 10
 
 from __future__ import annotations
 
-import dataclasses
-import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from tinygrad_edu.rng import seeded
+from mnist_common import Recipe, check_recipe, choice, override
 
 ACTIVATIONS = ("relu", "sigmoid", "tanh")
 OUTPUT_ACTIVATIONS = ("none", "softmax", "sigmoid")
 LOSSES = ("cross_entropy", "mse", "bce")
 INITS = ("pytorch", "kaiming", "kaiming_normal", "xavier", "xavier_normal", "uniform", "nielsen")
-OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
-SCHEDULES = ("none", "step", "cosine")
 
 # The output activation a loss is built around (cross-entropy includes its softmax, BCE its
 # sigmoid, both computed stably from the logits); the squared error takes any.
 LOSS_OUTPUT = {"cross_entropy": "softmax", "bce": "sigmoid"}
 
-# Options that only some optimizers or schedules use (lr and weight_decay are common to all):
-# {option: (the choice it belongs to, the values that use it)}.
-OPTION_OWNERS = {
-    "momentum": ("optimizer", ("sgd", "rmsprop")),
-    "nesterov": ("optimizer", ("sgd",)),
-    "betas": ("optimizer", ("adam", "adamw")),
-    "step_size": ("schedule", ("step",)),
-    "gamma": ("schedule", ("step",)),
-}
-
 
 @dataclass(frozen=True)
-class Config:
-    """One training recipe. `batch_size` 0 means full-batch gradient descent (one step per epoch,
-    so `epochs` counts iterations); `init` names one scheme for every layer or one per Linear
-    layer; `weight_decay` None keeps the optimizer's own default (0, or 1e-2 for AdamW)."""
+class Config(Recipe):
+    """One MLP and its training recipe (`Recipe`: optimizer, schedule, epochs, batch size, seed).
+    `init` names one scheme for every layer or one per Linear layer."""
 
     hidden: tuple[int, ...] = (256, 128)
     activation: str = "relu"
     output_activation: str = "softmax"
     loss: str = "cross_entropy"
     init: tuple[str, ...] = ("kaiming",)
-    optimizer: str = "adam"
-    lr: float = 3e-3
-    momentum: float = 0.0
-    nesterov: bool = False
-    betas: tuple[float, float] = (0.9, 0.999)
-    weight_decay: float | None = None
-    schedule: str = "cosine"
-    step_size: int = 1
-    gamma: float = 0.5
-    epochs: int = 5
-    batch_size: int = 128
     dropout: float = 0.0
-    seed: int = 0
-    reported: str = field(default="", compare=False)
-
-    @property
-    def full_batch(self) -> bool:
-        return self.batch_size == 0
 
     def layer_inits(self) -> tuple[str, ...]:
         """The init scheme of each Linear layer, input side first."""
@@ -159,23 +127,17 @@ PRESETS: dict[str, Config] = {
 }
 
 
-def _choice(name: str, value: str, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
-
-
 def check(cfg: Config) -> Config:
     """Raise ValueError naming the option if `cfg` is not a recipe that can run; return it."""
+    check_recipe(cfg)
     for name, choices in (
         ("activation", ACTIVATIONS),
         ("output_activation", OUTPUT_ACTIVATIONS),
         ("loss", LOSSES),
-        ("optimizer", OPTIMIZERS),
-        ("schedule", SCHEDULES),
     ):
-        _choice(name, getattr(cfg, name), choices)
+        choice(name, getattr(cfg, name), choices)
     for scheme in cfg.init:
-        _choice("init", scheme, INITS)
+        choice("init", scheme, INITS)
     layers = len(cfg.hidden) + 1
     if len(cfg.init) not in (1, layers):
         raise ValueError(
@@ -190,15 +152,6 @@ def check(cfg: Config) -> Config:
         )
     if any(h < 1 for h in cfg.hidden):
         raise ValueError(f"hidden: layer sizes must be positive, got {cfg.hidden}")
-    if cfg.epochs < 1 or cfg.batch_size < 0 or cfg.step_size < 1:
-        raise ValueError("epochs and step_size must be >= 1 and batch_size >= 0")
-    if not 0 < cfg.lr < math.inf or len(cfg.betas) != 2:
-        raise ValueError(f"lr must be finite and > 0, and betas two numbers: lr {cfg.lr}, betas {cfg.betas}")
-    if not 0 < cfg.gamma < math.inf:
-        raise ValueError(f"gamma must be finite and > 0, got {cfg.gamma}")
-    if cfg.weight_decay is not None and not 0 <= cfg.weight_decay < math.inf:
-        raise ValueError(f"weight_decay must be finite and >= 0, got {cfg.weight_decay}")
-    seeded(cfg.seed, "seed")  # a seed PyTorch would refuse is refused before any data is loaded
     if not 0 <= cfg.dropout < 1:
         raise ValueError(f"dropout must be in [0, 1), got {cfg.dropout}")
     if cfg.dropout and not cfg.hidden:
@@ -217,10 +170,4 @@ def with_overrides(preset: str, **overrides: object) -> Config:
     base = PRESETS[preset]
     if "loss" in overrides and "output_activation" not in overrides:
         overrides["output_activation"] = LOSS_OUTPUT.get(overrides["loss"], base.output_activation)
-    for name in overrides:
-        if name in OPTION_OWNERS:
-            owner, allowed = OPTION_OWNERS[name]
-            chosen = overrides.get(owner, getattr(base, owner))
-            if chosen not in allowed:
-                raise ValueError(f"{name} applies to the {' and '.join(allowed)} {owner}s, not {chosen}")
-    return check(dataclasses.replace(base, **overrides))
+    return check(override(base, **overrides))
