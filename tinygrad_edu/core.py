@@ -80,9 +80,7 @@ class Function:
         xs = args
         for a in args:
             if not isinstance(a, Tensor):  # wrap scalars and arrays; all-Tensor calls skip the copy
-                xs = tuple(
-                    a if isinstance(a, Tensor) else constant(a, args, cls.__name__.lower()) for a in args
-                )
+                xs = tuple(a if isinstance(a, Tensor) else constant(a, args, cls.__name__) for a in args)
                 break
         try:
             data = cls.forward(ctx, *[x.data for x in xs], **params)
