@@ -46,13 +46,14 @@ def lenet5(dropout: float) -> tuple[nn.Sequential, nn.Sequential]:
 
 
 def small(dropout: float) -> tuple[nn.Sequential, nn.Sequential]:
-    """The default: LeNet-5's two 5×5 blocks with 8 and 16 channels, then one hidden layer of 128.
-    28×28 → conv 5×5 1→8 pad 2 → pool → 14×14 → conv 5×5 8→16 → pool → 400 → 128 → 10."""
+    """The default: two 5×5 blocks of 8 and 16 channels without padding, one hidden layer of 128.
+    28×28 → conv 5×5 1→8 → 24×24 → pool → 12×12 → conv 5×5 8→16 → 8×8 → pool → 4×4 →
+    16·4·4 = 256 → 128 → 10 (LeNet-5's shape; the unpadded first layer is a quarter cheaper)."""
     features = nn.Sequential(
-        nn.Conv2d(1, 8, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(1, 8, 5), nn.ReLU(), nn.MaxPool2d(2),
         nn.Conv2d(8, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
     )  # fmt: skip
-    return features, _classifier(400, (128,), dropout)
+    return features, _classifier(256, (128,), dropout)
 
 
 def modern(dropout: float) -> tuple[nn.Sequential, nn.Sequential]:
@@ -108,17 +109,20 @@ class Config(Recipe):
     net: str = "small"
     dropout: float = 0.0
     lr: float = 3e-3
-    epochs: int = 5
+    epochs: int = 6
+    batch_size: int = 64
 
 
 PRESETS: dict[str, Config] = {
-    "default": Config(reported="this project's own: >= 99.2% test in <= 120 s on 2 cores"),
+    "default": Config(dropout=0.25, reported="this project's own: >= 99.2% test in <= 120 s on 2 cores"),
     "lenet5": Config(
         net="lenet5",
         epochs=10,
         reported="LeCun et al. 1998: 0.95% test error, with tanh and trained subsampling",
     ),
-    "modern": Config(net="modern", dropout=0.25, lr=1e-3, epochs=3, reported="no figure to match"),
+    "modern": Config(
+        net="modern", dropout=0.25, lr=1e-3, epochs=3, batch_size=128, reported="no figure to match"
+    ),
 }
 
 

@@ -16,16 +16,16 @@ import tinygrad_edu as tg
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # The MLP example's test asks 90% of its default after 5 epochs on the subset (it reaches 94.0%;
-# 91.9% after one epoch at batch 16). One epoch of the default CNN at batch 16 reached 95.4%,
-# 94.8%, 94.7% and 95.4% with seeds 0-3 (numpy 2.4, OpenBLAS, one thread).
-CNN_FLOOR = 0.94
+# 91.9% after one epoch at batch 16). One epoch of the default CNN (dropout 0.25) at batch 8
+# reached 94.7% and 94.5% (seeds 0, 1; numpy 2.4.6, OpenBLAS, one thread).
+CNN_FLOOR = 0.93
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """One epoch of the default CNN on the bundled subset through the CLI, with --save and --plots."""
     out = tmp_path_factory.mktemp("mnist_cnn")
-    argv = ["--subset", "--no-download", "--no-progress", "--epochs", "1", "--batch-size", "16"]
+    argv = ["--subset", "--no-download", "--no-progress", "--epochs", "1", "--batch-size", "8"]
     result = mnist_cnn.main(argv + ["--save", str(out / "cnn.npz"), "--plots", str(out / "plots")])
     return result, out
 
@@ -45,14 +45,15 @@ def pool_by_hand(x: np.ndarray) -> np.ndarray:
 
 
 def small_by_hand(state: dict[str, np.ndarray], pixels: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
-    """The default net in numpy: logits, and the feature maps after each convolution's ReLU."""
+    """The default net in numpy (its Dropout layers are the identity in eval mode): logits, and the
+    feature maps after each convolution's ReLU."""
     s = {k: v.astype(np.float64) for k, v in state.items()}
     x = pixels.reshape(-1, 1, 28, 28)
-    c1 = np.maximum(conv_by_hand(x, s["features.0.weight"], s["features.0.bias"], 2), 0)
+    c1 = np.maximum(conv_by_hand(x, s["features.0.weight"], s["features.0.bias"], 0), 0)
     c2 = np.maximum(conv_by_hand(pool_by_hand(c1), s["features.3.weight"], s["features.3.bias"], 0), 0)
     h = pool_by_hand(c2).reshape(len(x), -1)
-    h = np.maximum(h @ s["classifier.1.weight"].T + s["classifier.1.bias"], 0)
-    return h @ s["classifier.3.weight"].T + s["classifier.3.bias"], [c1, c2]
+    h = np.maximum(h @ s["classifier.2.weight"].T + s["classifier.2.bias"], 0)
+    return h @ s["classifier.5.weight"].T + s["classifier.5.bias"], [c1, c2]
 
 
 # ---- one epoch on the bundled subset --------------------------------------------------------
@@ -112,7 +113,7 @@ def test_save_and_load_round_trip(trained):
     meta = json.loads((out / "cnn.json").read_text())
     assert meta["format"] == "tinygrad_edu examples/mnist_cnn.py" and meta["config"]["net"] == "small"
     model, cfg = mnist_cnn.load_model(out / "cnn.npz")
-    assert cfg == result.config and cfg.batch_size == 16
+    assert cfg == result.config and cfg.batch_size == 8
     x = mnist_common.inputs(result.data.x_test[:100])
     np.testing.assert_array_equal(model(x).data, result.model.eval()(x).data)
 
@@ -124,7 +125,7 @@ def test_a_checkpoint_of_another_net_is_refused_by_name(trained, tmp_path):
     meta["config"]["net"] = "lenet5"
     (tmp_path / "cnn.json").write_text(json.dumps(meta))
     (tmp_path / "cnn.npz").write_bytes((out / "cnn.npz").read_bytes())
-    with pytest.raises(ValueError, match=r"missing keys \[.classifier\.5\.weight"):
+    with pytest.raises(ValueError, match=r"load_state_dict: missing keys \[.classifier\.\d+\.weight"):
         mnist_cnn.load_model(tmp_path / "cnn.npz")
 
 
