@@ -12,9 +12,10 @@ recursive sort (so a 100,000-op chain is fine):
    their contributions are summed and handed back, for `backward` to add into `.grad` and for
    `grad` to return.
 
-Around that loop, as small named steps: the in-place check (`check_unchanged`), the observers
-(`register_hook`), the anomaly check, fitting each gradient to its input's shape and dtype
-(`fit`: un-broadcasting lives here, not in every op) and freeing the graph (`free`).
+Around that loop, as small named steps: running a rule with its checks (`step`: the in-place
+check `check_unchanged`, the create_graph check `check_recorded`, the anomaly check, the observers
+of `register_hook`), fitting each gradient to its input's shape and dtype (`fit`: un-broadcasting
+lives here, not in every op) and freeing each node once it has run.
 """
 
 from __future__ import annotations
@@ -114,7 +115,18 @@ def propagate(
                 add_to(found, t, g)
             if node is None:
                 continue
-            for x, gx in step(node, t, g, anomaly):
+            in_grads = step(node, t, g, create_graph, anomaly)
+            for x, needed, gx in zip(node.inputs, node.needs_input_grad, in_grads):
+                if not needed:
+                    continue
+                # NOTE: `is not` on dtypes is only a cheap first look (the usual dtypes are
+                # singletons); fit compares them properly.
+                if (
+                    type(gx) is not Tensor
+                    or gx.data.shape != x.data.shape
+                    or gx.data.dtype is not x.data.dtype
+                ):
+                    gx = fit(gx, x, node)
                 k = id(x)
                 if x._ctx is None:
                     add_to(found, x, gx)
@@ -123,8 +135,9 @@ def propagate(
                 pending[k] -= 1
                 if pending[k] == 0:
                     ready.append(x)
-            if not retain_graph:
-                free(node)
+            if not retain_graph:  # free the node's inputs and saved arrays as the pass goes
+                node.inputs = None
+                node.__dict__.clear()
     return found
 
 
@@ -134,9 +147,9 @@ def add_to(found: dict[int, tuple[Tensor, Tensor]], x: Tensor, g: Tensor) -> Non
     found[k] = (x, found[k][1] + g) if k in found else (x, g)
 
 
-def step(node: Function, out: Tensor, g: Tensor, anomaly: bool) -> list[tuple[Tensor, Tensor]]:
-    """Run `node`'s backward rule on its output's gradient `g`: (input, gradient) for each input
-    that needs one, fitted to the input's shape and dtype."""
+def step(node: Function, out: Tensor, g: Tensor, create_graph: bool, anomaly: bool) -> tuple:
+    """Run `node`'s backward rule on its output's gradient `g`: one gradient (or None) per input,
+    as the rule returned them (propagate fits each to its input's shape and dtype)."""
     if node.made < versions.now:  # something was changed in place since the forward
         check_unchanged(node, out)
     in_grads = node.backward(node, g)
@@ -145,21 +158,13 @@ def step(node: Function, out: Tensor, g: Tensor, anomaly: bool) -> list[tuple[Te
         raise RuntimeError(
             f"{type(node).__name__}.backward returned {len(in_grads)} gradients for {len(node.inputs)} inputs"
         )
-    if modes.enabled:  # create_graph: the rule's result must itself be recorded
+    if create_graph:  # the rule's result must itself be recorded
         check_recorded(node, g, in_grads)
     if anomaly:
         check_finite(node, tuple(getattr(x, "data", x) for x in in_grads), "backward")
     for hook in _hooks:
         hook(out, node, g, in_grads)
-    fitted = []
-    for x, needed, gx in zip(node.inputs, node.needs_input_grad, in_grads):
-        if needed:
-            # NOTE: `is not` on dtypes is only a cheap first look (the usual dtypes are
-            # singletons); fit compares them properly.
-            if type(gx) is not Tensor or gx.data.shape != x.data.shape or gx.data.dtype is not x.data.dtype:
-                gx = fit(gx, x, node)
-            fitted.append((x, gx))
-    return fitted
+    return in_grads
 
 
 def check_recorded(node: Function, g: Tensor, in_grads: tuple) -> None:
@@ -228,12 +233,6 @@ def fit(gx: Any, x: Tensor, node: Function) -> Tensor:
                 f"for an input of shape {x.shape}"
             )
     return gx if gx.dtype == x.dtype else ops.Cast.apply(gx, dtype=x.dtype)
-
-
-def free(node: Function) -> None:
-    """Drop what `node` holds (its inputs and saved arrays), so memory stays flat across steps."""
-    node.inputs = None
-    node.__dict__.clear()
 
 
 def seed(t: Tensor, grad: Any, fn: str) -> Tensor:
