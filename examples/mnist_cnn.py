@@ -223,6 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     net.add_argument("--dropout", type=float, help="probability of the network's Dropout layers")
     common.add_training_options(p)
     common.add_run_options(p, weights="CNN.npz")
+    common.add_animation_options(p)
     return p
 
 

@@ -332,6 +332,7 @@ class Result:
     data: Data
     load_seconds: float
     wall_seconds: float
+    animation: Any = None  # the DecisionRegions recorder of --animate, if asked for
 
 
 def load_and_train(
@@ -345,6 +346,7 @@ def load_and_train(
     show_progress: bool = True,
     start: float | None = None,
     mnist: Callable[[], MNIST] | None = None,
+    animate_every: int | None = None,
 ) -> Result:
     """Load the data (MNIST found, downloaded or bundled; or what `mnist()` returns), then
     `train_and_score`. Times count from `start` (a `time.perf_counter()` value; default: now)."""
@@ -352,7 +354,9 @@ def load_and_train(
     loaded = mnist() if mnist is not None else load_data(data_dir, subset, download)
     data = Data.from_mnist(loaded, as_float=cfg.full_batch)
     load_seconds = time.perf_counter() - start
-    return train_and_score(cfg, build, loss_fn, data, describe, show_progress, start, load_seconds)
+    return train_and_score(
+        cfg, build, loss_fn, data, describe, show_progress, start, load_seconds, animate_every
+    )
 
 
 def train_and_score(
@@ -364,8 +368,11 @@ def train_and_score(
     show_progress: bool,
     start: float,
     load_seconds: float,
+    animate_every: int | None = None,
 ) -> Result:
-    """Build the network of `cfg` (`build`), train it with `fit`, and score it on both splits."""
+    """Build the network of `cfg` (`build`), train it with `fit`, and score it on both splits.
+    With `animate_every`, record the training animation (a frame every that many steps; 0: about
+    100 frames over the run) into the Result's `animation`."""
     say(f"data: {len(data.x_train):,} training and {len(data.x_test):,} test images from {data.source}", 6)
     tg.manual_seed(cfg.seed)
     model = build(cfg)
@@ -375,6 +382,16 @@ def train_and_score(
     loader = DataLoader((data.x_train, data.y_train), batch_size, shuffle=not cfg.full_batch, seed=cfg.seed)
     scheduler, per_batch = make_scheduler(cfg, opt, len(loader))
     progress = Progress(cfg, cfg.epochs * len(loader), show_progress)
+    callbacks: list[Callback] = [progress]
+    animation = None
+    if animate_every is not None:
+        from mnist_animation import DecisionRegions, default_every  # matplotlib and Pillow
+
+        every = animate_every or default_every(cfg.epochs * len(loader))
+        batches = "full batch" if cfg.full_batch else f"batch {cfg.batch_size}"
+        title = f"{describe.split(',')[0]}, {cfg.optimizer} lr {cfg.lr:g}, {batches}"
+        animation = DecisionRegions(model, loss_fn, data.x_train, data.y_train, inputs, every, title)
+        callbacks.append(animation)
     try:
         history = fit(
             model,
@@ -386,7 +403,7 @@ def train_and_score(
             scheduler=scheduler,
             scheduler_per_batch=per_batch,
             evaluate_every=progress.eval_every,
-            callbacks=[progress],
+            callbacks=callbacks,
             inputs=inputs,
         )
     finally:
@@ -394,7 +411,7 @@ def train_and_score(
     _, train_acc, _ = evaluate(model, loss_fn, data.x_train, data.y_train, inputs=inputs)
     _, test_acc, test_logits = evaluate(model, loss_fn, data.x_test, data.y_test, inputs=inputs)
     wall = time.perf_counter() - start
-    return Result(model, cfg, history, train_acc, test_acc, test_logits, data, load_seconds, wall)
+    return Result(model, cfg, history, train_acc, test_acc, test_logits, data, load_seconds, wall, animation)
 
 
 def outputs(result: Result, args: argparse.Namespace, program: str, plot: Callable | None = None) -> None:
@@ -417,6 +434,8 @@ def outputs(result: Result, args: argparse.Namespace, program: str, plot: Callab
         Path(args.export_onnx).parent.mkdir(parents=True, exist_ok=True)
         export(result.model, inputs(result.data.x_test[:2]), args.export_onnx)
         print(f"wrote {args.export_onnx}")
+    if result.animation is not None:
+        print(f"wrote {result.animation.save(args.animate)} ({len(result.animation.frames)} frames)")
 
 
 def load_from_args(args: argparse.Namespace, seed: int) -> MNIST:
@@ -514,6 +533,24 @@ def add_run_options(p: argparse.ArgumentParser, weights: str = "MODEL.npz") -> N
     k.add_argument("--submission", default=None, metavar="CSV", help="write --predict-csv's labels here")
 
 
+def add_animation_options(p: argparse.ArgumentParser) -> None:
+    """--animate and --animate-every (mnist_animation.py): for the examples whose run passes them on."""
+    g = p.add_argument_group("training animation (matplotlib and Pillow: the `examples` extra)")
+    g.add_argument(
+        "--animate",
+        default=None,
+        metavar="GIF",
+        help="write a GIF of the decision regions in the plane of the first two principal components",
+    )
+    g.add_argument(
+        "--animate-every",
+        type=int,
+        default=None,
+        metavar="K",
+        help="a frame every K optimizer steps (default: about 100 frames over the run)",
+    )
+
+
 RUN_OPTIONS = (
     "preset",
     "data_dir",
@@ -528,6 +565,8 @@ RUN_OPTIONS = (
     "val_fraction",
     "predict_csv",
     "submission",
+    "animate",
+    "animate_every",
 )
 
 
@@ -566,6 +605,7 @@ def run_command(
             show_progress=not args.no_progress,
             start=start,
             mnist=lambda: load_from_args(args, cfg.seed),
+            animate_every=(args.animate_every or 0) if getattr(args, "animate", None) else None,
         )
     except FloatingPointError as e:  # a NaN loss: nothing is saved, the exit status says it failed
         sys.exit(f"{program}: {e}")
@@ -576,10 +616,11 @@ def run_command(
 
 def check_run_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Refuse, before any data is loaded, options that do not go together and targets that cannot
-    be written (--save, --plots, --submission, --export-onnx): a folder given as a file, a path
-    under a regular file, a folder we may not write."""
+    be written (--save, --plots, --submission, --export-onnx, --animate): a folder given as a file,
+    a path under a regular file, a folder we may not write; and --animate without its extra."""
     try:
         _check_csv_options(args)
+        check_animation_options(args)
         for option, target in (("--submission", args.submission), ("--export-onnx", args.export_onnx)):
             if target:
                 if Path(target).is_dir():
@@ -620,6 +661,27 @@ def _check_csv_options(args: argparse.Namespace) -> None:
                          ("--predict-csv", args.predict_csv)):  # fmt: skip
         if path is not None and not Path(path).is_file():
             raise ValueError(f"{option} {path}: no such file")
+
+
+def check_animation_options(args: argparse.Namespace) -> None:
+    """Raise ValueError, naming the option, for an --animate target or interval that cannot work."""
+    every, target = getattr(args, "animate_every", None), getattr(args, "animate", None)
+    if every is not None and (every < 1 or not target):
+        raise ValueError(f"--animate-every {every}: give a number of steps >= 1, with --animate NAME.gif")
+    if not target:
+        return
+    path = Path(target)
+    if path.suffix.lower() != ".gif":
+        raise ValueError(f"--animate {path}: the animation is written as a GIF: name it with .gif")
+    if path.is_dir():
+        raise ValueError(f"--animate {path}: is a folder; name the file, e.g. {path}/training.gif")
+    _check_can_create(path, "--animate")
+    try:
+        import mnist_animation  # noqa: F401
+    except ImportError as e:
+        raise ValueError(
+            f"--animate needs matplotlib and Pillow ({e}): pip install -e '.[examples]'"
+        ) from None
 
 
 def _check_can_create(path: Path, option: str) -> None:

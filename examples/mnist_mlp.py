@@ -3,6 +3,7 @@
     python examples/mnist_mlp.py                               # the default MLP: >= 98% test in < 30 s
     python examples/mnist_mlp.py --preset nielsen              # one of the write-ups' recipes
     python examples/mnist_mlp.py --subset --epochs 3           # offline, on the bundled subset
+    python examples/mnist_mlp.py --preset fullbatch-softmax --animate training.gif   # decision regions
     python examples/mnist_mlp.py --hidden 512,256 --dropout 0.2 --optimizer adamw \\
         --save model.npz --plots plots/
 
@@ -225,6 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     fit = common.add_training_options(p)
     fit.add_argument("--iterations", type=int, help="full-batch training: number of gradient steps")
     common.add_run_options(p)
+    common.add_animation_options(p)
     return p
 
 

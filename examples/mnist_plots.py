@@ -18,6 +18,7 @@ no pyplot state) and written through `tinygrad_edu.fileio.atomic_write`.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,20 +38,48 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, classes: int = CLAS
     return np.bincount(classes * y_true + y_pred, minlength=classes * classes).reshape(classes, classes)
 
 
-def pca_2d(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(coordinates (N, 2) on the first two principal components, fraction of variance of each).
+@dataclass
+class PCA:
+    """A plane of principal components: `mean` (D,), `components` (2, D) orthonormal rows, and the
+    fraction of the variance that each explains."""
 
-    With X = x - mean(x) = U S Vᵀ (thin SVD), the principal directions are the rows of Vᵀ, the
-    coordinates X V[:, :2] = U[:, :2] S[:2], and component k explains S_k² / Σ S² of the variance.
+    mean: np.ndarray
+    components: np.ndarray
+    explained: np.ndarray
+
+    def project(self, x: np.ndarray) -> np.ndarray:
+        """Coordinates (N, 2) of the rows of x: (x - mean) @ componentsᵀ."""
+        return (np.asarray(x, dtype=np.float64) - self.mean) @ self.components.T
+
+    def back_project(self, coords: np.ndarray) -> np.ndarray:
+        """The points (N, D) of the plane at `coords` (N, 2): mean + coords @ components."""
+        return self.mean + coords @ self.components
+
+
+def principal_plane(x: np.ndarray) -> PCA:
+    """The first two principal components of the rows of x (N, D).
+
+    With X = x - mean(x), the principal directions are the eigenvectors of XᵀX of the largest
+    eigenvalues λ, and direction k explains λ_k / Σ λ of the variance. (XᵀX is D × D: for the
+    60,000 MNIST images its eigendecomposition takes 1.5 s where the SVD of X takes 14 s.)
     """
-    xc = np.asarray(x, dtype=np.float64)
-    xc = xc - xc.mean(axis=0)
-    u, s, _ = np.linalg.svd(xc, full_matrices=False)
-    k = min(2, len(s))
-    coords, explained = np.zeros((len(xc), 2)), np.zeros(2)
-    coords[:, :k] = u[:, :k] * s[:k]
-    explained[:k] = s[:k] ** 2 / max(float(np.sum(s**2)), np.finfo(float).tiny)
-    return coords, explained
+    xc = np.array(x, dtype=np.float64)
+    mean = xc.mean(axis=0)
+    xc -= mean
+    eigvals, eigvecs = np.linalg.eigh(xc.T @ xc)  # ascending
+    # NOTE: rounding leaves null eigenvalues at ±1e-12 rather than 0: clipped, none counts as negative.
+    eigvals = np.clip(eigvals[::-1], 0.0, None)
+    k = min(2, len(eigvals))
+    components, explained = np.zeros((2, xc.shape[1])), np.zeros(2)
+    components[:k] = eigvecs[:, ::-1][:, :k].T
+    explained[:k] = eigvals[:k] / max(float(eigvals.sum()), np.finfo(float).tiny)
+    return PCA(mean, components, explained)
+
+
+def pca_2d(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(coordinates (N, 2) on the first two principal components, fraction of variance of each)."""
+    pca = principal_plane(x)
+    return pca.project(x), pca.explained
 
 
 def save_plots(
