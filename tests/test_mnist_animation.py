@@ -6,8 +6,10 @@ eigenvectors of the covariance matrix; bad targets are refused before any data i
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import sys
+from pathlib import Path
 
 import mnist_common
 import mnist_mlp
@@ -127,3 +129,19 @@ def test_without_pillow_the_error_names_the_examples_extra(tmp_path, capsys, mon
         mnist_mlp.main(["--animate", str(tmp_path / "a.gif")])
     err = capsys.readouterr().err
     assert "--animate needs matplotlib and Pillow" in err and ".[examples]" in err, err
+
+
+def test_the_readme_frame_is_the_animations_last_frame(tmp_path):
+    """scripts/make_animation_frame.py, on the subset for a few iterations: the PNG it writes is the
+    GIF's last frame, pixel for pixel."""
+    path = Path(__file__).resolve().parents[1] / "scripts" / "make_animation_frame.py"
+    spec = importlib.util.spec_from_file_location("make_animation_frame", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    png, result = script.training_frame(tmp_path, subset=True, iterations=4, every=2)
+    assert len(result.animation.frames) == 3 and "iteration 4:" in result.animation.heading.get_text()
+    gif = result.animation.save(tmp_path / "training.gif")
+    with Image.open(png) as image:
+        assert image.format == "PNG"
+        frame = np.asarray(image.convert("RGB"))
+    np.testing.assert_array_equal(frame, frames_of(gif)[-1])
