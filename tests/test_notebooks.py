@@ -40,6 +40,11 @@ def kernel_env(tmp: Path) -> dict[str, str]:
     env["IPYTHONDIR"] = str(tmp / "ipython")
     env["JUPYTER_RUNTIME_DIR"] = str(tmp / "runtime")
     env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    # NOTE: numpy's BLAS on one thread, as the MNIST examples run it: the notebooks train small
+    # networks, and on a shared 2-core machine two threads waiting for each other made notebook 04
+    # take 22 s instead of 12.5 s (its MLP cell 6.4 s instead of 0.3 s).
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        env.setdefault(var, "1")
     return env
 
 
