@@ -81,10 +81,12 @@ def count_consumers(roots: Sequence[Tensor]) -> dict[int, int]:
             )
         for x, needed in zip(node.inputs, node.needs_input_grad):
             if needed and x._ctx is not None:  # leaves need no count: they propagate nothing
-                if id(x) not in uses:
-                    uses[id(x)] = 0
+                k = id(x)
+                if k in uses:
+                    uses[k] += 1
+                else:
+                    uses[k] = 1
                     stack.append(x)
-                uses[id(x)] += 1
     return uses
 
 
