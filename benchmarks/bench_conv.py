@@ -4,7 +4,7 @@ importable, beside PyTorch eager in the same process; each convolution's forward
 with GFLOP/s; and, with --epoch, one MNIST epoch of examples/mnist_cnn.py's networks in both.
 
     PYTHONPATH=. python benchmarks/bench_conv.py [--rounds 40] [--threads 1]
-    PYTHONPATH=. /work/torchvenv/bin/python benchmarks/bench_conv.py --epoch default lenet5
+    PYTHONPATH=. python benchmarks/bench_conv.py --epoch default lenet5
 
 Not part of the test suite (torch is not a dependency): run it from a venv that has torch.
 

@@ -3,7 +3,7 @@
 Not part of the test suite (torch is not a dependency; CI checks the format with safetensors.numpy
 alone). Run it with a Python that has torch, safetensors and tinygrad_edu importable, e.g.
 
-    PYTHONPATH=. /work/torchvenv/bin/python benchmarks/check_torch_safetensors.py
+    PYTHONPATH=. python benchmarks/check_torch_safetensors.py
 
 On the bundled MNIST subset it
   1. trains the MNIST MLP here for one epoch, saves it with tg.save("….safetensors"), loads it

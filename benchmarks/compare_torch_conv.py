@@ -2,7 +2,7 @@
 
 Not part of the test suite (torch is not a dependency). Run it with a Python that has torch:
 
-    PYTHONPATH=. /work/torchvenv/bin/python benchmarks/compare_torch_conv.py
+    PYTHONPATH=. python benchmarks/compare_torch_conv.py
 
 For each functional op it draws random shapes, strides, paddings, dilations, groups and modes,
 and compares outputs and the gradients of every input (float64, to 1e-10). For each layer it

@@ -2,7 +2,7 @@
 
 Not part of the test suite (torch is not a dependency). Run it with a Python that has torch:
 
-    PYTHONPATH=. /work/torchvenv/bin/python benchmarks/compare_torch_functional.py
+    PYTHONPATH=. python benchmarks/compare_torch_functional.py
 
 Activations: on a grid that holds every kink exactly, moderate values and |x| up to 1e30, in
 float64 and float32: values, first derivatives and second derivatives (the gradient of Σ f′).

@@ -3,7 +3,7 @@
 Not part of the test suite (torch is not a dependency). Run it with a Python that has torch
 and tinygrad_edu importable (torch 2.13.0 CPU was the release measured), e.g.
 
-    PYTHONPATH=. /work/torchvenv/bin/python benchmarks/compare_torch_nn.py
+    PYTHONPATH=. python benchmarks/compare_torch_nn.py
 
 For every layer and both float32 and float64 it checks that the state dict's keys, order,
 shapes and dtypes, and the order of `named_parameters()` and `named_buffers()`, are PyTorch's;
