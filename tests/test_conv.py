@@ -688,6 +688,29 @@ def test_layer_arguments_are_checked() -> None:
         tg.nn.Conv1d(3, 0, 3)
 
 
+LAYER_ERRORS = [
+    (lambda: tg.nn.Conv2d(1, 1, 0), r"Conv2d: kernel_size must be at least 1, got \(0, 0\)"),
+    (lambda: tg.nn.Conv1d(1, 1, 3, stride=-1), r"Conv1d: stride must be at least 1, got \(-1,\)"),
+    (lambda: tg.nn.Conv2d(1, 1, 3, stride=2, padding="same"), "Conv2d: padding='same' needs stride 1"),
+    (
+        lambda: tg.nn.ConvTranspose2d(1, 1, 3, stride=2, output_padding=2),
+        r"ConvTranspose2d: output_padding \(2, 2\) must be smaller than the stride \(2, 2\)",
+    ),
+    (lambda: tg.nn.MaxPool2d(0), r"MaxPool2d: kernel_size must be at least 1, got \(0, 0\)"),
+    (lambda: tg.nn.MaxPool1d(2, padding=2), r"MaxPool1d: padding \(2,\) must be at most half"),
+    (lambda: tg.nn.AvgPool2d(2, stride=0), r"AvgPool2d: stride must be at least 1, got \(0, 0\)"),
+    (lambda: tg.nn.AvgPool2d(2, divisor_override=0), "AvgPool2d: divisor_override must be at least 1"),
+    (lambda: tg.nn.AvgPool1d(2, padding=-1), r"AvgPool1d: padding must be at least 0, got \(-1,\)"),
+]
+
+
+@pytest.mark.parametrize(("make", "message"), LAYER_ERRORS, ids=range(len(LAYER_ERRORS)))
+def test_layer_sizes_are_checked_in_the_constructor(make: Callable[[], Any], message: str) -> None:
+    """A bad size raises where it is given, naming the layer, not at the first forward."""
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
 class SmallCNN(tg.nn.Module):
     def __init__(self) -> None:
         nn = tg.nn

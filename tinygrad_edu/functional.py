@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -421,14 +421,6 @@ def _spatial_input(input: Any, dims: int, op: str) -> tuple[Tensor, bool]:
     return (x.unsqueeze(0), True) if x.ndim == dims + 1 else (x, False)
 
 
-def _ints(value: Any, n: int, name: str, op: str, low: int) -> tuple[int, ...]:
-    """PyTorch's int-or-tuple argument as n ints, each at least `low`."""
-    values = conv.as_ints(value, n, name, op)
-    if min(values) < low:
-        raise ValueError(f"{op}: {name} must be at least {low}, got {values}")
-    return values
-
-
 def _window(
     kernel: tuple[int, ...], stride: tuple[int, ...], dilation: tuple[int, ...], padding: tuple
 ) -> conv.Window:
@@ -459,17 +451,63 @@ def _check_fits(op: str, x: Tensor, kernel: tuple, dilation: tuple, widths: tupl
         )
 
 
-def _conv_padding(padding: Any, kernel: tuple, stride: tuple, dilation: tuple, op: str) -> tuple:
-    """((before, after), ...) per spatial axis from an int, a tuple, "valid" or "same"."""
-    if isinstance(padding, str):
-        if padding == "valid":
-            return ((0, 0),) * len(kernel)
-        if padding != "same":
-            raise ValueError(f"{op}: padding must be an int, a tuple, 'valid' or 'same', got {padding!r}")
-        if max(stride) > 1:
-            raise ValueError(f"{op}: padding='same' needs stride 1, got stride {stride}")
-        return conv.same_padding(kernel, dilation)
-    return tuple((p, p) for p in _ints(padding, len(kernel), "padding", op, 0))
+class ConvArgs(NamedTuple):
+    """A convolution's arguments as `conv_args` checked them, in PyTorch's form: tuples of one int
+    per spatial axis (padding may be "valid" or "same"), as the Conv layers store them."""
+
+    kernel: tuple[int, ...]
+    stride: tuple[int, ...]
+    padding: tuple[int, ...] | str
+    dilation: tuple[int, ...]
+    output_padding: tuple[int, ...]  # a transposed convolution's; () for a convolution
+
+    @property
+    def widths(self) -> tuple[tuple[int, int], ...]:
+        """The (before, after) padding of each spatial axis."""
+        if self.padding == "same":
+            return conv.same_padding(self.kernel, self.dilation)
+        return tuple((p, p) for p in ((0,) * len(self.kernel) if self.padding == "valid" else self.padding))
+
+
+def conv_args(
+    op: str, dims: int, kernel_size: Any, stride: Any, padding: Any, dilation: Any, output_padding: Any = None
+) -> ConvArgs:
+    """PyTorch's convolution arguments checked, for F.conv1d/conv2d/conv_transpose2d at the call
+    and for the Conv layers in their constructor (`op` names which): kernel_size, stride and
+    dilation ints >= 1 or tuples of `dims` of them, padding ints >= 0, or "valid" or "same"
+    (stride 1 only). A transposed convolution (output_padding given) takes no padding string,
+    and its output_padding must be smaller than the stride or the dilation."""
+    kernel = conv.as_ints(kernel_size, dims, "kernel_size", op, 1)
+    stride = conv.as_ints(stride, dims, "stride", op, 1)
+    dilation = conv.as_ints(dilation, dims, "dilation", op, 1)
+    if not isinstance(padding, str) or output_padding is not None:
+        padding = conv.as_ints(padding, dims, "padding", op, 0)
+    elif padding not in ("valid", "same"):
+        raise ValueError(f"{op}: padding must be an int, a tuple, 'valid' or 'same', got {padding!r}")
+    elif padding == "same" and max(stride) > 1:
+        raise ValueError(f"{op}: padding='same' needs stride 1, got stride {stride}")
+    extra = () if output_padding is None else conv.as_ints(output_padding, dims, "output_padding", op, 0)
+    if any(e >= max(s, d) for e, s, d in zip(extra, stride, dilation)):
+        raise ValueError(
+            f"{op}: output_padding {extra} must be smaller than "
+            f"the stride {stride} or the dilation {dilation}"
+        )
+    return ConvArgs(kernel, stride, padding, dilation, extra)
+
+
+def pool_args(
+    op: str, dims: int, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1
+) -> tuple[tuple[int, ...], ...]:
+    """PyTorch's pooling arguments checked, for F's pooling functions at the call and for the
+    pooling layers in their constructor (`op` names which): (kernel, stride, padding, dilation)
+    as tuples of `dims` ints; stride defaults to the kernel size, padding is at most half of it."""
+    kernel = conv.as_ints(kernel_size, dims, "kernel_size", op, 1)
+    stride = kernel if stride is None else conv.as_ints(stride, dims, "stride", op, 1)
+    dilation = conv.as_ints(dilation, dims, "dilation", op, 1)
+    pads = conv.as_ints(padding, dims, "padding", op, 0)
+    if any(2 * p > k for p, k in zip(pads, kernel)):
+        raise ValueError(f"{op}: padding {pads} must be at most half the kernel size {kernel}")
+    return kernel, stride, pads, dilation
 
 
 def _conv_weight(
@@ -514,11 +552,9 @@ def _conv_weight(
 def _conv(op: str, dims: int, input, weight, bias, stride, padding, dilation, groups) -> Tensor:
     x, unbatched = _spatial_input(input, dims, op)
     w, b, groups = _conv_weight(op, x, weight, bias, groups, dims, transposed=False)
-    kernel = w.shape[2:]
-    stride, dilation = _ints(stride, dims, "stride", op, 1), _ints(dilation, dims, "dilation", op, 1)
-    widths = _conv_padding(padding, kernel, stride, dilation, op)
-    _check_fits(op, x, kernel, dilation, widths)
-    win = _window(kernel, stride, dilation, widths)
+    args = conv_args(op, dims, w.shape[2:], stride, padding, dilation)
+    _check_fits(op, x, args.kernel, args.dilation, args.widths)
+    win = _window(args.kernel, args.stride, args.dilation, args.widths)
     y = ops.Conv2d.apply(_lifted(x, dims), _lifted(w, dims), *b, win=win, groups=groups)
     return _unlifted(y, dims, unbatched)
 
@@ -575,13 +611,9 @@ def conv_transpose2d(
     op = "conv_transpose2d"
     x, unbatched = _spatial_input(input, 2, op)
     w, b, groups = _conv_weight(op, x, weight, bias, groups, 2, transposed=True)
-    stride, dilation = _ints(stride, 2, "stride", op, 1), _ints(dilation, 2, "dilation", op, 1)
-    pads, extra = _ints(padding, 2, "padding", op, 0), _ints(output_padding, 2, "output_padding", op, 0)
-    if any(e >= max(s, d) for e, s, d in zip(extra, stride, dilation)):
-        raise ValueError(
-            f"{op}: output_padding {extra} must be smaller than "
-            f"the stride {stride} or the dilation {dilation}"
-        )
+    _, stride, pads, dilation, extra = conv_args(
+        op, 2, w.shape[2:], stride, padding, dilation, output_padding
+    )
     size = tuple(
         (n - 1) * s - 2 * p + d * (k - 1) + e + 1
         for n, s, p, d, k, e in zip(x.shape[2:], stride, pads, dilation, w.shape[2:], extra)
@@ -603,15 +635,9 @@ def conv_transpose2d(
 def _pool_window(
     op: str, x: Tensor, dims: int, kernel_size, stride, padding, dilation, ceil_mode: bool
 ) -> conv.Window:
-    """The pooling window, PyTorch's rules: stride defaults to the kernel size, padding is at most
-    half the kernel, and with ceil_mode a last partial window counts if it starts inside the
-    input or the padding before it."""
-    kernel = _ints(kernel_size, dims, "kernel_size", op, 1)
-    stride = kernel if stride is None else _ints(stride, dims, "stride", op, 1)
-    dilation = _ints(dilation, dims, "dilation", op, 1)
-    pads = _ints(padding, dims, "padding", op, 0)
-    if any(2 * p > k for p, k in zip(pads, kernel)):
-        raise ValueError(f"{op}: padding {pads} must be at most half the kernel size {kernel}")
+    """The pooling window, PyTorch's rules (see pool_args); with ceil_mode a last partial window
+    counts if it starts inside the input or the padding before it."""
+    kernel, stride, pads, dilation = pool_args(op, dims, kernel_size, stride, padding, dilation)
     _check_fits(op, x, kernel, dilation, tuple((p, p) for p in pads))
     sizes = x.shape[2:]
     span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
@@ -683,7 +709,7 @@ def _avg_pool(op, dims, input, kernel_size, stride, padding, ceil_mode, count_in
     win = _pool_window(op, x, dims, kernel_size, stride, padding, 1, ceil_mode)
     sizes = (1,) * (2 - dims) + x.shape[2:]
     if divisor_override is not None:
-        divisor = np.asarray(_ints(divisor_override, 1, "divisor_override", op, 1)[0], dtype=x.dtype)
+        divisor = np.asarray(conv.as_ints(divisor_override, 1, "divisor_override", op, 1)[0], dtype=x.dtype)
     else:
         counts = [
             _window_counts(n, k, s, p, o, count_include_pad)
@@ -749,7 +775,7 @@ def adaptive_avg_pool2d(input: Tensor, output_size: Size | tuple[int | None, int
     x, unbatched = _spatial_input(input, 2, op)
     sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size,) * 2
     sizes = tuple(n if o is None else o for o, n in zip(sizes, x.shape[2:]))
-    out = _ints(sizes, 2, "output_size", op, 1)
+    out = conv.as_ints(sizes, 2, "output_size", op, 1)
     a_h, a_w = (_averaging_matrix(n, o, x.dtype) for n, o in zip(x.shape[2:], out))
     y = Tensor(a_h) @ x @ Tensor(a_w.T)
     return y.squeeze(0) if unbatched else y

@@ -41,7 +41,22 @@ class _ConvNd(Module):
         padding_mode: str = "zeros",
         dtype: Any = np.float32,
     ) -> None:
-        name, d = type(self).__name__, self.dims
+        args = F.conv_args(type(self).__name__, self.dims, kernel_size, stride, padding, dilation)
+        self._build(in_channels, out_channels, args, groups, bias, padding_mode, dtype)
+
+    def _build(
+        self,
+        in_channels: int,
+        out_channels: int,
+        args: F.ConvArgs,
+        groups: int,
+        bias: bool,
+        padding_mode: str,
+        dtype: Any,
+    ) -> None:
+        """Checks the channels, keeps the arguments as PyTorch does (kernel_size, stride, padding,
+        dilation as tuples, or padding's string) and makes the parameters."""
+        name = type(self).__name__
         for arg, n in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
             if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
                 raise ValueError(f"{name}: {arg} must be a positive integer, got {n!r}")
@@ -50,14 +65,9 @@ class _ConvNd(Module):
                 raise ValueError(f"{name}: {arg} ({n}) must be divisible by groups ({groups})")
         if padding_mode not in PADDING_MODES:
             raise ValueError(f"{name}: padding_mode must be one of {PADDING_MODES}, got {padding_mode!r}")
-        if isinstance(padding, str) and (padding not in ("valid", "same") or self.transposed):
-            raise ValueError(f"{name}: padding {padding!r} is not supported here")
         self.in_channels, self.out_channels, self.groups = int(in_channels), int(out_channels), int(groups)
-        self.kernel_size = conv_ops.as_ints(kernel_size, d, "kernel_size", name)
-        self.stride = conv_ops.as_ints(stride, d, "stride", name)
-        self.padding = padding if isinstance(padding, str) else conv_ops.as_ints(padding, d, "padding", name)
-        self.dilation = conv_ops.as_ints(dilation, d, "dilation", name)
-        self.output_padding = (0,) * d  # set by ConvTranspose2d
+        self.kernel_size, self.stride, self.padding, self.dilation = args[:4]
+        self.output_padding = args.output_padding or (0,) * self.dims
         self.padding_mode = padding_mode
         channels = (
             (in_channels, out_channels // groups)
@@ -97,15 +107,11 @@ class _ConvNd(Module):
         conv = F.conv1d if self.dims == 1 else F.conv2d
         padding = self.padding
         if self.padding_mode != "zeros":  # padded first, by F.pad; the convolution adds none
-            widths = self._widths()
+            sizes = self.kernel_size, self.stride, self.padding, self.dilation
+            widths = F.conv_args(type(self).__name__, self.dims, *sizes).widths
             x = F.pad(x, tuple(w for pair in reversed(widths) for w in pair), mode=self.padding_mode)
             padding = 0
         return conv(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
-
-    def _widths(self) -> tuple[tuple[int, int], ...]:
-        if self.padding == "same":
-            return conv_ops.same_padding(self.kernel_size, self.dilation)
-        return tuple((p, p) for p in ((0,) * self.dims if self.padding == "valid" else self.padding))
 
 
 class Conv1d(_ConvNd):
@@ -151,10 +157,8 @@ class ConvTranspose2d(_ConvNd):
     ) -> None:
         if padding_mode != "zeros":
             raise ValueError(f"ConvTranspose2d: only padding_mode 'zeros' is supported, got {padding_mode!r}")
-        super().__init__(
-            in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, dtype=dtype
-        )
-        self.output_padding = conv_ops.as_ints(output_padding, 2, "output_padding", "ConvTranspose2d")
+        args = F.conv_args("ConvTranspose2d", 2, kernel_size, stride, padding, dilation, output_padding)
+        self._build(in_channels, out_channels, args, groups, bias, padding_mode, dtype)
 
     def forward(self, x: Any, output_size: tuple[int, ...] | None = None) -> Tensor:
         extra = self.output_padding
@@ -182,6 +186,8 @@ class ConvTranspose2d(_ConvNd):
 class MaxPool1d(Module):
     """The maximum of each window of length kernel_size (stride defaults to kernel_size)."""
 
+    dims = 1
+
     def __init__(
         self,
         kernel_size: Size,
@@ -191,7 +197,8 @@ class MaxPool1d(Module):
         return_indices: bool = False,
         ceil_mode: bool = False,
     ) -> None:
-        self.kernel_size, self.stride = kernel_size, kernel_size if stride is None else stride
+        F.pool_args(type(self).__name__, self.dims, kernel_size, stride, padding, dilation)
+        self.kernel_size, self.stride = kernel_size, kernel_size if stride is None else stride  # as given
         self.padding, self.dilation = padding, dilation
         self.return_indices, self.ceil_mode = return_indices, ceil_mode
 
@@ -211,6 +218,8 @@ class MaxPool1d(Module):
 class MaxPool2d(MaxPool1d):
     """The maximum of each kH×kW window (stride defaults to kernel_size: windows side by side)."""
 
+    dims = 2
+
     def forward(self, x: Any) -> Tensor | tuple[Tensor, Tensor]:
         return F.max_pool2d(x, *self._args())
 
@@ -227,7 +236,10 @@ class AvgPool2d(Module):
         count_include_pad: bool = True,
         divisor_override: int | None = None,
     ) -> None:
-        self.kernel_size, self.stride = kernel_size, kernel_size if stride is None else stride
+        F.pool_args("AvgPool2d", 2, kernel_size, stride, padding)
+        if divisor_override is not None:
+            conv_ops.as_ints(divisor_override, 1, "divisor_override", "AvgPool2d", 1)
+        self.kernel_size, self.stride = kernel_size, kernel_size if stride is None else stride  # as given
         self.padding, self.ceil_mode = padding, ceil_mode
         self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
 
@@ -257,11 +269,10 @@ class AvgPool1d(Module):
         ceil_mode: bool = False,
         count_include_pad: bool = True,
     ) -> None:
-        self.kernel_size = conv_ops.as_ints(kernel_size, 1, "kernel_size", "AvgPool1d")
-        self.stride = (
-            self.kernel_size if stride is None else conv_ops.as_ints(stride, 1, "stride", "AvgPool1d")
+        # PyTorch's AvgPool1d, unlike the other pooling layers, keeps its sizes as 1-tuples
+        self.kernel_size, self.stride, self.padding, _ = F.pool_args(
+            "AvgPool1d", 1, kernel_size, stride, padding
         )
-        self.padding = conv_ops.as_ints(padding, 1, "padding", "AvgPool1d")
         self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
 
     def forward(self, x: Any) -> Tensor:

@@ -298,12 +298,16 @@ def same_padding(kernel: tuple[int, ...], dilation: tuple[int, ...]) -> tuple[Pa
     return tuple((t // 2, t - t // 2) for t in totals)
 
 
-def as_ints(value: Any, n: int, name: str, op: str) -> tuple[int, ...]:
-    """An int or a sequence of n ints (a kernel size, stride, padding) as a tuple of n Python ints."""
+def as_ints(value: Any, n: int, name: str, op: str, low: int | None = None) -> tuple[int, ...]:
+    """An int or a sequence of n ints (a kernel size, stride, padding) as a tuple of n Python ints,
+    each at least `low` if given; `op` names the function or layer in the error."""
     items = tuple(value) if isinstance(value, (tuple, list)) else (value,) * n
     try:
         if len(items) != n or any(isinstance(v, (bool, np.bool_)) for v in items):
             raise TypeError
-        return tuple(operator.index(v) for v in items)
+        values = tuple(operator.index(v) for v in items)
     except TypeError:
         raise TypeError(f"{op}: {name} must be an int or a tuple of {n} ints, got {value!r}") from None
+    if low is not None and min(values, default=low) < low:
+        raise ValueError(f"{op}: {name} must be at least {low}, got {values}")
+    return values
