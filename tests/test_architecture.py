@@ -10,9 +10,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "tinygrad_edu"
-UPWARD_EXCEPTION = {("core", "engine"), ("core", "ops")}  # the last line of core.py
+UPWARD_EXCEPTION = {("core", "engine"), ("core", "ops"), ("core", "tensor_methods")}  # core.py's last line
 
 
 def doc_layers() -> dict[str, int]:
@@ -155,3 +157,29 @@ def test_each_module_imports_first_on_its_own(tmp_path: Path) -> None:
     }
     failed = {m: p.communicate()[1][-1500:] for m, p in runs.items() if p.wait() != 0}
     assert not failed, failed
+
+
+def test_tensor_has_every_method_of_tensor_methods() -> None:
+    """core.py's Tensor gets PyTorch's other methods from tensor_methods.py: each one is Tensor's
+    own attribute (so `help(Tensor)`, `dir(x)` and `x.method` find it)."""
+    from tinygrad_edu.core import Tensor
+    from tinygrad_edu.tensor_methods import TensorMethods
+
+    methods = {n: a for n, a in vars(TensorMethods).items() if callable(a) or isinstance(a, property)}
+    assert {"reshape", "sum", "__lt__", "__iadd__", "__repr__", "__array__"} <= methods.keys()
+    for name, method in methods.items():
+        assert vars(Tensor)[name] is method, name
+    # == is elementwise (attached), but hashing stays by identity: equal tensors are two set members
+    assert len({Tensor([1.0]), Tensor([1.0])}) == 2
+
+
+def test_a_method_defined_in_both_places_is_refused() -> None:
+    from tinygrad_edu.tensor_methods import attach
+
+    class Twice:
+        def reshape(self) -> None: ...
+
+    with pytest.raises(
+        RuntimeError, match=r"Tensor\.reshape is defined both in core\.py and in tensor_methods\.py"
+    ):
+        attach(Twice)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import tinygrad_edu as tg
-from tinygrad_edu import Tensor, engine
+from tinygrad_edu import Tensor, hooks
 from tinygrad_edu import functional as F
 
 
@@ -212,7 +212,7 @@ def test_leaves_without_requires_grad_get_no_grad_and_no_work() -> None:
     c = w.exp().log()  # built from constants only: not recorded at all
     assert c.grad_fn is None and not c.requires_grad
     seen = []
-    with engine.register_hook(lambda t, node, g, in_grads: seen.append((type(node).__name__, in_grads))):
+    with hooks.register_hook(lambda t, node, g, in_grads: seen.append((type(node).__name__, in_grads))):
         (c * x).sum().backward()
     assert w.grad is None and c.grad is None
     np.testing.assert_allclose(x.grad, [1.0, 2.0], rtol=1e-15)

@@ -17,7 +17,8 @@ import numpy as np
 
 from tinygrad_edu import rng
 from tinygrad_edu.axes import shape_args
-from tinygrad_edu.core import DEFAULT_DTYPE, Tensor, number_kind
+from tinygrad_edu.core import Tensor
+from tinygrad_edu.dtypes import DEFAULT_DTYPE, number_kind
 
 float16, float32, float64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)
 half, double = float16, float64

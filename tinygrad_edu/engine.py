@@ -22,48 +22,16 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import numpy as np
 
-from tinygrad_edu import ops, versions
-from tinygrad_edu.core import Function, Tensor, check_finite, wrap
-from tinygrad_edu.grad_mode import Switch, modes
+from tinygrad_edu import checks, hooks, ops, versions
+from tinygrad_edu.core import Function, Tensor, wrap
+from tinygrad_edu.grad_mode import Switch, check_finite, modes
 
-Hook = Callable[[Tensor, Function, Tensor, tuple], None]
-_hooks: list[Hook] = []
 _accumulate = threading.Lock()  # `x.grad += g` from two threads at once must not lose either
-
-
-class HookHandle:
-    """What `register_hook` returns: `.remove()` unregisters the hook (also usable with `with`)."""
-
-    def __init__(self, hook: Hook) -> None:
-        self.hook = hook
-
-    def remove(self) -> None:
-        if self.hook in _hooks:
-            _hooks.remove(self.hook)
-
-    def __enter__(self) -> HookHandle:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.remove()
-
-
-def register_hook(hook: Hook) -> HookHandle:
-    """Call `hook(tensor, node, grad, input_grads)` at every node a backward pass visits, after its
-    rule ran: `tensor` is the node's output, `grad` its full gradient, `input_grads` what the rule
-    returned (one entry per input, before un-broadcasting). For study tools such as `tg.trace`."""
-    _hooks.append(hook)
-    return HookHandle(hook)
-
-
-def hooks() -> tuple[Hook, ...]:
-    """The hooks registered now."""
-    return tuple(_hooks)
 
 
 def count_consumers(roots: Sequence[Tensor]) -> dict[int, int]:
@@ -153,7 +121,7 @@ def step(node: Function, out: Tensor, g: Tensor, create_graph: bool, anomaly: bo
     """Run `node`'s backward rule on its output's gradient `g`: one gradient (or None) per input,
     as the rule returned them (propagate fits each to its input's shape and dtype)."""
     if node.made < versions.now:  # something was changed in place since the forward
-        check_unchanged(node, out)
+        checks.check_unchanged(node, out)
     in_grads = node.backward(node, g)
     in_grads = in_grads if type(in_grads) is tuple else (in_grads,)
     if len(in_grads) != len(node.inputs):
@@ -161,62 +129,12 @@ def step(node: Function, out: Tensor, g: Tensor, create_graph: bool, anomaly: bo
             f"{type(node).__name__}.backward returned {len(in_grads)} gradients for {len(node.inputs)} inputs"
         )
     if create_graph:  # the rule's result must itself be recorded
-        check_recorded(node, g, in_grads)
+        checks.check_recorded(node, g, in_grads)
     if anomaly:
         check_finite(node, tuple(getattr(x, "data", x) for x in in_grads), "backward")
-    for hook in _hooks:
+    for hook in hooks.registered:
         hook(out, node, g, in_grads)
     return in_grads
-
-
-def check_recorded(node: Function, g: Tensor, in_grads: tuple) -> None:
-    """Under create_graph, refuse a backward rule that left the graph (it returned an array, or
-    computed with arrays): its gradient would be a constant, and a second derivative through it
-    silently missing. First derivatives do not need this, so only create_graph checks it.
-
-    A rule written in Tensor ops is linear in g and records its use of g, so its result is
-    recorded whenever g is, unless it is zero (a piecewise-constant op). When g is a constant
-    (the seed, say), a constant result can also be right (an op linear in its input: g · c); for
-    the package's ops, written in Tensor ops and tested to second order, that is the answer, and
-    another op's rule is run once more on a recorded copy of g to tell the two apart.
-    """
-    for i, (needed, gx) in enumerate(zip(node.needs_input_grad, in_grads)):
-        if not needed or gx is None or (isinstance(gx, Tensor) and gx._requires_grad):
-            continue  # (None is reported by fit)
-        if not isinstance(gx, Tensor):
-            kind = "numpy array" if isinstance(gx, np.ndarray) else type(gx).__name__
-            raise left_graph(node, i, f"a {kind} (not a Tensor)")
-        if not gx.data.any():
-            continue
-        if g._requires_grad:
-            raise left_graph(node, i, "a gradient that does not depend on the (recorded) upstream gradient g")
-        if type(node).__module__.partition(".")[0] != "tinygrad_edu":
-            probe = node.backward(node, Tensor(g.data, requires_grad=True))
-            again = probe[i] if type(probe) is tuple else probe
-            if not (isinstance(again, Tensor) and again._requires_grad):
-                raise left_graph(node, i, "a Tensor computed outside the graph (from arrays)")
-
-
-def left_graph(node: Function, i: int, what: str) -> RuntimeError:
-    name = type(node).__name__
-    return RuntimeError(
-        f"{name}.backward returned {what} for input {i} (shape {node.inputs[i].shape}), but "
-        "create_graph=True needs a gradient that can be differentiated again: write "
-        f"{name}.backward in Tensor ops on g, ctx.inputs and ctx.output (no .numpy(), .data or "
-        "np.*). First derivatives (create_graph=False) work as it is."
-    )
-
-
-def check_unchanged(node: Function, out: Tensor) -> None:
-    """Refuse a node whose inputs or output were changed in place after it was recorded."""
-    for what, x in [("output", out), *((f"input {i}", x) for i, x in enumerate(node.inputs))]:
-        if versions.changed_since(x, node.made):
-            raise RuntimeError(
-                f"{type(node).__name__}.backward: its {what} (shape {x.shape}) was changed in place "
-                "after the op was recorded (an optimizer step, `-=` under no_grad, load_state_dict, "
-                "nn.init), so its rule could compute with the new values: run the forward again "
-                "after the change, or change a copy"
-            )
 
 
 def fit(gx: Any, x: Tensor, node: Function) -> Tensor:

@@ -13,8 +13,9 @@ import numpy as np
 
 from tinygrad_edu import ops, rng
 from tinygrad_edu.axes import UNSET, as_axis, dims, new_axis, norm_axis
-from tinygrad_edu.core import Tensor, float_tensor, wrap
+from tinygrad_edu.core import Tensor, wrap
 from tinygrad_edu.ops import conv
+from tinygrad_edu.tensor_methods import float_tensor
 
 Reduction = str  # "mean" | "sum" | "none"
 

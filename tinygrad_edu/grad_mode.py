@@ -7,7 +7,11 @@ Imports nothing of the package: every other module may read these flags.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from contextlib import ContextDecorator
+from typing import Any
+
+import numpy as np
 
 
 class Modes(threading.local):
@@ -77,3 +81,14 @@ def detect_anomaly() -> Switch:
     Costs one `isfinite` scan per op and a stack capture per recorded op, so it is off by default.
     """
     return Switch(anomaly=True)
+
+
+def check_finite(node: Any, arrays: Sequence[Any], where: str) -> None:
+    """detect_anomaly's check: raise if a float array of `node`'s forward or backward holds NaN/inf."""
+    for i, a in enumerate(arrays):
+        if a is not None and a.dtype.kind == "f" and not np.isfinite(a).all():
+            what = "output" if where == "forward" else f"gradient for input {i}"
+            msg = f"detect_anomaly: {type(node).__name__}.{where} produced NaN/inf in its {what}"
+            if where == "backward" and getattr(node, "stack", None):
+                msg += "\nThe op was created here:\n" + "".join(node.stack)
+            raise FloatingPointError(msg)

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_edu import engine
+from tinygrad_edu import hooks
 from tinygrad_edu.core import Function, Tensor
 
 Shape = tuple[int, ...]
@@ -200,7 +200,7 @@ def trace(params: dict[str, Tensor] | None = None, values: bool = False) -> Iter
     also records each output's value and the gradients' `Stats`, and shows them in the table.
     """
     t = Trace(params, values)
-    handle = engine.register_hook(t._record)
+    handle = hooks.register_hook(t._record)
     try:
         yield t
     finally:

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_edu import engine
+from tinygrad_edu import engine, hooks
 from tinygrad_edu.core import Tensor
 from tinygrad_edu.fileio import atomic_write
 from tinygrad_edu.tracing import Stats, name_of, names_from
@@ -101,7 +101,7 @@ def _gradients(tensor: Tensor, leaves: list[Tensor]) -> dict[int, np.ndarray]:
     def catch(t: Tensor, node: Any, g: Tensor, input_grads: tuple) -> None:
         found[id(t)] = g.data
 
-    handle = engine.register_hook(catch)
+    handle = hooks.register_hook(catch)
     try:
         leaf_grads = engine.grad(tensor, leaves, retain_graph=True, allow_unused=True)
     finally:

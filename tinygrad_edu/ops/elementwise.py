@@ -12,7 +12,8 @@ import math
 
 import numpy as np
 
-from tinygrad_edu.core import Function, Tensor, float_array, promoted, wrap
+from tinygrad_edu.core import Function, Tensor, wrap
+from tinygrad_edu.dtypes import float_array, promoted
 from tinygrad_edu.grad_mode import modes
 
 

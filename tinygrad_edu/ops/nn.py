@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_edu.core import Function, Tensor, float_array, wrap
+from tinygrad_edu.core import Function, Tensor, wrap
+from tinygrad_edu.dtypes import float_array
 from tinygrad_edu.grad_mode import modes
 from tinygrad_edu.ops.elementwise import Clip, Where, times
 
