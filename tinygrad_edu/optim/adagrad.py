@@ -7,7 +7,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from tinygrad_edu.core import Tensor
-from tinygrad_edu.optim.optimizer import Optimizer, ParamGroup, check_hyperparameters, with_weight_decay
+from tinygrad_edu.optim.optimizer import Optimizer, ParamGroup, with_weight_decay
 
 
 class Adagrad(Optimizer):
@@ -21,6 +21,8 @@ class Adagrad(Optimizer):
         s ← s + g²                           (never decays: steps shrink as gradients accumulate)
         θ ← θ - γ̃ g / (√s + ε)
     """
+
+    nonnegative = ("lr", "lr_decay", "eps", "weight_decay", "initial_accumulator_value")
 
     def __init__(
         self,
@@ -39,10 +41,6 @@ class Adagrad(Optimizer):
             initial_accumulator_value=initial_accumulator_value,
         )
         super().__init__(params, defaults)
-
-    def _check(self, hp: dict, name: str) -> None:
-        keys = ("lr", "lr_decay", "eps", "weight_decay", "initial_accumulator_value")
-        check_hyperparameters(name, **{k: hp[k] for k in keys})
 
     def _state_names(self, group: ParamGroup) -> set[str]:
         return {"step", "sum"}

@@ -11,8 +11,6 @@ from tinygrad_edu.core import Tensor
 from tinygrad_edu.optim.optimizer import (
     Optimizer,
     ParamGroup,
-    check_betas,
-    check_hyperparameters,
     scaled_add,
     with_weight_decay,
 )
@@ -35,6 +33,8 @@ class Adam(Optimizer):
         θ ← θ - γ m̂ / (√v̂ + ε)
     """
 
+    nonnegative = ("lr", "eps", "weight_decay")
+
     def __init__(
         self,
         params: Iterable[Tensor] | Iterable[ParamGroup],
@@ -55,10 +55,6 @@ class Adam(Optimizer):
             decoupled_weight_decay=decoupled_weight_decay,
         )
         super().__init__(params, defaults)
-
-    def _check(self, hp: dict, name: str) -> None:
-        check_hyperparameters(name, lr=hp["lr"], eps=hp["eps"], weight_decay=hp["weight_decay"])
-        check_betas(name, hp["betas"])
 
     def _state_names(self, group: ParamGroup) -> set[str]:
         return {"step", "exp_avg", "exp_avg_sq"} | ({"max_exp_avg_sq"} if group["amsgrad"] else set())

@@ -10,8 +10,6 @@ from tinygrad_edu.core import Tensor
 from tinygrad_edu.optim.optimizer import (
     Optimizer,
     ParamGroup,
-    check_betas,
-    check_hyperparameters,
     scaled_add,
     with_weight_decay,
 )
@@ -31,6 +29,8 @@ class Adamax(Optimizer):
     NOTE: ε sits inside the max, so u >= ε > 0 and the division is safe even where g = 0.
     """
 
+    nonnegative = ("lr", "eps", "weight_decay")
+
     def __init__(
         self,
         params: Iterable[Tensor] | Iterable[ParamGroup],
@@ -40,10 +40,6 @@ class Adamax(Optimizer):
         weight_decay: float = 0.0,
     ) -> None:
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
-
-    def _check(self, hp: dict, name: str) -> None:
-        check_hyperparameters(name, lr=hp["lr"], eps=hp["eps"], weight_decay=hp["weight_decay"])
-        check_betas(name, hp["betas"])
 
     def _state_names(self, group: ParamGroup) -> set[str]:
         return {"step", "exp_avg", "exp_inf"}

@@ -4,8 +4,9 @@ A subclass writes `_update(theta, grad, group, state, work)`: one parameter's up
 arrays, in place. `theta` is the parameter's array, `state` its persistent buffers (saved by
 `state_dict`), `work` two scratch arrays shaped like it (not saved), so that the update
 allocates nothing after the first step. It also says which hyperparameter values it accepts
-(`_check`, with `check_hyperparameters` and `check_betas`) and which buffers it keeps
-(`_state_names`), so that `load_state_dict` can refuse a state that does not belong to it.
+(`nonnegative`, the names that must be finite numbers >= 0, and `_check` for any other rule)
+and which buffers it keeps (`_state_names`), so that `load_state_dict` can refuse a state that
+does not belong to it.
 """
 
 from __future__ import annotations
@@ -90,6 +91,8 @@ class Optimizer:
     `.data`; `zero_grad()` then sets the gradients to None.
     """
 
+    nonnegative: tuple[str, ...] = ()  # the hyperparameters that must be finite numbers >= 0
+
     def __init__(self, params: Iterable[Tensor] | Iterable[ParamGroup], defaults: dict[str, Any]) -> None:
         self.defaults = defaults
         self.param_groups: list[ParamGroup] = []
@@ -129,7 +132,11 @@ class Optimizer:
 
     def _check(self, hyperparameters: dict[str, Any], name: str) -> None:
         """Raise ValueError naming a hyperparameter out of its range (the defaults', a group's, or
-        a loaded group's); `name` begins the message."""
+        a loaded group's); `name` begins the message. Those in `nonnegative` must be finite
+        numbers >= 0, betas (if any) two numbers in [0, 1); a subclass adds its own rules."""
+        check_hyperparameters(name, **{k: hyperparameters[k] for k in self.nonnegative})
+        if "betas" in hyperparameters:
+            check_betas(name, hyperparameters["betas"])
 
     def _state_names(self, group: ParamGroup) -> set[str]:
         """The buffers `_update` keeps for a parameter of this group, once it has stepped."""

@@ -10,7 +10,6 @@ from tinygrad_edu.core import Tensor
 from tinygrad_edu.optim.optimizer import (
     Optimizer,
     ParamGroup,
-    check_hyperparameters,
     scaled_add,
     with_weight_decay,
 )
@@ -34,6 +33,8 @@ class RMSprop(Optimizer):
     arithmetic; the max(·, 0) only undoes rounding, where PyTorch (2.13) returns NaN.
     """
 
+    nonnegative = ("lr", "alpha", "eps", "weight_decay", "momentum")
+
     def __init__(
         self,
         params: Iterable[Tensor] | Iterable[ParamGroup],
@@ -48,9 +49,6 @@ class RMSprop(Optimizer):
             lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum, centered=centered
         )
         super().__init__(params, defaults)
-
-    def _check(self, hp: dict, name: str) -> None:
-        check_hyperparameters(name, **{k: hp[k] for k in ("lr", "alpha", "eps", "weight_decay", "momentum")})
 
     def _state_names(self, group: ParamGroup) -> set[str]:
         optional = {"grad_avg": group["centered"], "momentum_buffer": group["momentum"] > 0}

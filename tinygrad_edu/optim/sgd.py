@@ -10,7 +10,6 @@ from tinygrad_edu.core import Tensor
 from tinygrad_edu.optim.optimizer import (
     Optimizer,
     ParamGroup,
-    check_hyperparameters,
     scaled_add,
     with_weight_decay,
 )
@@ -34,6 +33,8 @@ class SGD(Optimizer):
     Sutskever's v ← μ v + γ g; the two agree only while lr stays constant.
     """
 
+    nonnegative = ("lr", "momentum", "dampening", "weight_decay")
+
     def __init__(
         self,
         params: Iterable[Tensor] | Iterable[ParamGroup],
@@ -49,7 +50,7 @@ class SGD(Optimizer):
         super().__init__(params, defaults)
 
     def _check(self, hp: dict, name: str) -> None:
-        check_hyperparameters(name, **{k: hp[k] for k in ("lr", "momentum", "dampening", "weight_decay")})
+        super()._check(hp, name)
         if hp["nesterov"] and (hp["momentum"] <= 0 or hp["dampening"] != 0):
             raise ValueError(f"{name}: nesterov momentum needs momentum > 0 and dampening = 0")
 
