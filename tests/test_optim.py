@@ -1,6 +1,7 @@
 """optim: every update rule checked step by step against PyTorch's published algorithm, written
 out below in plain numpy (float64, random gradients); param groups, state dicts, schedules."""
 
+import functools
 import math
 import tracemalloc
 
@@ -124,41 +125,70 @@ def adamax_reference(theta, grads, lr, betas=(0.9, 0.999), eps=1e-8, weight_deca
 
 
 # ---- update rules --------------------------------------------------------------------------------------
-SGD_CASES = [
-    dict(lr=0.1),
-    dict(lr=0.1, momentum=0.9),
-    dict(lr=0.05, momentum=0.9, dampening=0.3),
-    dict(lr=0.1, momentum=0.9, nesterov=True),
-    dict(lr=0.1, weight_decay=0.1),
-    dict(lr=0.1, momentum=0.8, weight_decay=0.05, nesterov=True),
-]
+# Each optimizer, its reference above, and the hyperparameters it is run with.
+RULES = {
+    "SGD": (
+        optim.SGD,
+        sgd_reference,
+        [
+            dict(lr=0.1),
+            dict(lr=0.1, momentum=0.9),
+            dict(lr=0.05, momentum=0.9, dampening=0.3),
+            dict(lr=0.1, momentum=0.9, nesterov=True),
+            dict(lr=0.1, weight_decay=0.1),
+            dict(lr=0.1, momentum=0.8, weight_decay=0.05, nesterov=True),
+        ],
+    ),
+    "Adam": (
+        optim.Adam,
+        adam_reference,
+        [
+            dict(lr=0.01),
+            dict(lr=0.01, betas=(0.8, 0.95), eps=1e-6),
+            dict(lr=0.01, weight_decay=0.1),
+            dict(lr=0.01, amsgrad=True),
+            dict(lr=0.01, weight_decay=0.1, amsgrad=True),
+        ],
+    ),
+    "AdamW": (  # AdamW's default decay is 1e-2, as in PyTorch: the second case runs with it
+        optim.AdamW,
+        functools.partial(adam_reference, decoupled=True, weight_decay=1e-2),
+        [dict(lr=0.01, weight_decay=0.1), dict(lr=0.01, amsgrad=True)],
+    ),
+    "RMSprop": (
+        optim.RMSprop,
+        rmsprop_reference,
+        [
+            dict(lr=0.01),
+            dict(lr=0.01, alpha=0.9, weight_decay=0.1),
+            dict(lr=0.01, centered=True),
+            dict(lr=0.01, momentum=0.9),
+            dict(lr=0.01, centered=True, momentum=0.5, weight_decay=0.05),
+        ],
+    ),
+    "Adagrad": (
+        optim.Adagrad,
+        adagrad_reference,
+        [
+            dict(lr=0.1),
+            dict(lr=0.1, lr_decay=0.2),
+            dict(lr=0.1, weight_decay=0.1, initial_accumulator_value=0.5),
+            dict(lr=0.1, lr_decay=0.05, weight_decay=0.05, initial_accumulator_value=0.1, eps=1e-3),
+        ],
+    ),
+    "Adamax": (
+        optim.Adamax,
+        adamax_reference,
+        [dict(lr=0.01), dict(lr=0.01, betas=(0.8, 0.95), eps=1e-3), dict(lr=0.01, weight_decay=0.1)],
+    ),
+}
+RULE_CASES = [(name, kwargs) for name, (_, _, cases) in RULES.items() for kwargs in cases]
 
 
-@pytest.mark.parametrize("kwargs", SGD_CASES, ids=lambda k: ",".join(k))
-def test_sgd_matches_the_published_algorithm(kwargs):
-    _check(lambda ps: optim.SGD(ps, **kwargs), lambda t, gs: sgd_reference(t, gs, **kwargs))
-
-
-ADAM_CASES = [
-    dict(lr=0.01),
-    dict(lr=0.01, betas=(0.8, 0.95), eps=1e-6),
-    dict(lr=0.01, weight_decay=0.1),
-    dict(lr=0.01, amsgrad=True),
-    dict(lr=0.01, weight_decay=0.1, amsgrad=True),
-]
-
-
-@pytest.mark.parametrize("kwargs", ADAM_CASES, ids=lambda k: ",".join(k))
-def test_adam_matches_the_published_algorithm(kwargs):
-    _check(lambda ps: optim.Adam(ps, **kwargs), lambda t, gs: adam_reference(t, gs, **kwargs))
-
-
-@pytest.mark.parametrize("kwargs", [dict(lr=0.01, weight_decay=0.1), dict(lr=0.01, amsgrad=True)], ids=str)
-def test_adamw_matches_the_published_algorithm(kwargs):
-    kwargs = {"weight_decay": 1e-2, **kwargs}  # AdamW's default decay is 1e-2, as in PyTorch
-    _check(
-        lambda ps: optim.AdamW(ps, **kwargs), lambda t, gs: adam_reference(t, gs, decoupled=True, **kwargs)
-    )
+@pytest.mark.parametrize(("name", "kwargs"), RULE_CASES, ids=[f"{n}-{','.join(k)}" for n, k in RULE_CASES])
+def test_update_rule_matches_the_published_algorithm(name, kwargs):
+    cls, reference, _ = RULES[name]
+    _check(lambda ps: cls(ps, **kwargs), lambda t, gs: reference(t, gs, **kwargs))
 
 
 def test_adamw_decay_is_decoupled_from_the_gradient_scaling():
@@ -181,20 +211,6 @@ def test_adam_first_step_is_lr_times_sign_of_gradient():
     np.testing.assert_allclose(p.data, [3.0 - 0.01, -0.001 + 0.01, 50.0 - 0.01], rtol=1e-12)
 
 
-RMSPROP_CASES = [
-    dict(lr=0.01),
-    dict(lr=0.01, alpha=0.9, weight_decay=0.1),
-    dict(lr=0.01, centered=True),
-    dict(lr=0.01, momentum=0.9),
-    dict(lr=0.01, centered=True, momentum=0.5, weight_decay=0.05),
-]
-
-
-@pytest.mark.parametrize("kwargs", RMSPROP_CASES, ids=lambda k: ",".join(k))
-def test_rmsprop_matches_the_published_algorithm(kwargs):
-    _check(lambda ps: optim.RMSprop(ps, **kwargs), lambda t, gs: rmsprop_reference(t, gs, **kwargs))
-
-
 def test_centered_rmsprop_stays_finite_under_a_steady_gradient():
     # v - ḡ² = αᵗ(1 - αᵗ) g² for a constant g: positive, but small enough for rounding to push
     # it below 0 within a few hundred steps (PyTorch 2.13 gives NaN here at step 133 in float32).
@@ -205,31 +221,6 @@ def test_centered_rmsprop_stays_finite_under_a_steady_gradient():
         p.grad = g.copy()
         opt.step()
     assert np.isfinite(p.data).all()
-
-
-ADAGRAD_CASES = [
-    dict(lr=0.1),
-    dict(lr=0.1, lr_decay=0.2),
-    dict(lr=0.1, weight_decay=0.1, initial_accumulator_value=0.5),
-    dict(lr=0.1, lr_decay=0.05, weight_decay=0.05, initial_accumulator_value=0.1, eps=1e-3),
-]
-
-
-@pytest.mark.parametrize("kwargs", ADAGRAD_CASES, ids=lambda k: ",".join(k))
-def test_adagrad_matches_the_published_algorithm(kwargs):
-    _check(lambda ps: optim.Adagrad(ps, **kwargs), lambda t, gs: adagrad_reference(t, gs, **kwargs))
-
-
-ADAMAX_CASES = [
-    dict(lr=0.01),
-    dict(lr=0.01, betas=(0.8, 0.95), eps=1e-3),
-    dict(lr=0.01, weight_decay=0.1),
-]
-
-
-@pytest.mark.parametrize("kwargs", ADAMAX_CASES, ids=lambda k: ",".join(k))
-def test_adamax_matches_the_published_algorithm(kwargs):
-    _check(lambda ps: optim.Adamax(ps, **kwargs), lambda t, gs: adamax_reference(t, gs, **kwargs))
 
 
 def test_adamax_with_zero_gradients_stays_finite():
