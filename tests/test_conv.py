@@ -220,27 +220,24 @@ def avg_loop(x: np.ndarray, c: Case, count_include_pad: bool) -> np.ndarray:
 
 
 # ---- the family -------------------------------------------------------------------------------
-def conv_inputs(c: Case) -> list[np.ndarray]:
-    r = c.rng()
-    return [
-        r.standard_normal((c.n, c.c_in, *c.size)),
-        r.standard_normal((c.c_out, c.c_in // c.groups, *c.kernel)),
-        r.standard_normal(c.c_out),
-    ]
+def conv_inputs(transposed: bool) -> Callable[[Case], list[np.ndarray]]:
+    """Input, weight and bias for a case; the transposed convolution's weight is (C_in, C_out/groups, ...)."""
+
+    def make(c: Case) -> list[np.ndarray]:
+        r = c.rng()
+        first, second = (c.c_in, c.c_out) if transposed else (c.c_out, c.c_in)
+        return [
+            r.standard_normal((c.n, c.c_in, *c.size)),
+            r.standard_normal((first, second // c.groups, *c.kernel)),
+            r.standard_normal(c.c_out),
+        ]
+
+    return make
 
 
 def conv(x: Tensor, w: Tensor, b: Tensor, c: Case) -> Tensor:
     fn = F.conv1d if c.dims == 1 else F.conv2d
     return fn(x, w, b, stride=c.stride, padding=c.padding, dilation=c.dilation, groups=c.groups)
-
-
-def conv_transpose_inputs(c: Case) -> list[np.ndarray]:
-    r = c.rng()
-    return [
-        r.standard_normal((c.n, c.c_in, *c.size)),
-        r.standard_normal((c.c_in, c.c_out // c.groups, *c.kernel)),
-        r.standard_normal(c.c_out),
-    ]
 
 
 def conv_transpose(x: Tensor, w: Tensor, b: Tensor, c: Case) -> Tensor:
@@ -278,9 +275,9 @@ def has_real_pixel(c: Case) -> bool:
     return bool(np.isfinite(max_loop(x, c)).all())
 
 
-test_conv = window_test(conv, conv_loop, conv_inputs)
+test_conv = window_test(conv, conv_loop, conv_inputs(transposed=False))
 test_conv_transpose2d = window_test(
-    conv_transpose, conv_transpose_loop, conv_transpose_inputs, dims=(2,), valid=transposable
+    conv_transpose, conv_transpose_loop, conv_inputs(transposed=True), dims=(2,), valid=transposable
 )
 test_max_pool = window_test(max_pool, max_loop, pool_inputs, pool=True, valid=has_real_pixel)
 test_avg_pool_counting_padding = window_test(
