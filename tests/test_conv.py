@@ -71,6 +71,8 @@ def cases(draw: st.DrawFn, pool: bool = False, dims: tuple[int, ...] = (1, 2)) -
 
     kernel, stride, dilation = per_axis(1, 3), per_axis(1, 3), per_axis(1, 2)
     padding = tuple(draw(st.integers(0, k // 2 if pool else 2)) for k in kernel)
+    if pool and draw(st.booleans()):  # windows side by side, as in max_pool2d(x, 2): its own fast path
+        stride, dilation, padding = kernel, (1,) * d, (0,) * d
     span = [dl * (k - 1) + 1 for k, dl in zip(kernel, dilation)]
     size = tuple(max(1, e - 2 * p + draw(st.integers(0, 3))) for e, p in zip(span, padding))
     groups = draw(st.integers(1, 2))
@@ -419,6 +421,53 @@ def test_max_pool_sums_where_windows_overlap() -> None:
     np.testing.assert_array_equal(y.data.ravel(), [5, 5, 4])
     y.backward(np.array([[[1.0, 10.0, 100.0]]]))
     np.testing.assert_array_equal(X.grad.ravel(), [0, 11, 0, 100, 0])
+
+
+def first_max_loop(x: np.ndarray, g: np.ndarray, c: Case) -> tuple[np.ndarray, np.ndarray]:
+    """Max-pooling by its definition with PyTorch's pick, and its gradient: each window's value is
+    its first NaN or else its first maximum in row-major order, and that pixel alone gets the
+    window's upstream gradient g (summed over the windows that pick it)."""
+    x, g = lift(x, c.dims), lift(g, c.dims)
+    k, s, p, d = pairs(c.kernel, 1), pairs(c.stride, 1), pairs(c.padding, 0), pairs(c.dilation, 1)
+    h, w = x.shape[2:]
+    y, gx = np.zeros(g.shape), np.zeros(x.shape)
+    for n, ch, i, j in itertools.product(*map(range, g.shape)):
+        rows = [i * s[0] - p[0] + a * d[0] for a in range(k[0])]
+        cols = [j * s[1] - p[1] + e * d[1] for e in range(k[1])]
+        taps = [(r, q) for r in rows for q in cols if 0 <= r < h and 0 <= q < w]
+        values = [x[n, ch, r, q] for r, q in taps]
+        nans = [t for t, v in enumerate(values) if v != v]
+        pick = nans[0] if nans else values.index(max(values))
+        y[n, ch, i, j] = values[pick]
+        gx[(n, ch, *taps[pick])] += g[n, ch, i, j]
+    return (y[:, :, 0], gx[:, :, 0]) if c.dims == 1 else (y, gx)
+
+
+@settings(max_examples=60)
+@given(case=cases(pool=True), nan=st.booleans(), bad_g=st.sampled_from([None, np.inf, -np.inf, np.nan]))
+def test_max_pool_routes_ties_and_nans_as_the_loop(case: Case, nan: bool, bad_g: float | None) -> None:
+    """Inputs with many ties (values -1, 0, 1) and maybe a NaN, an upstream gradient maybe holding
+    inf or NaN: max-pool's values and gradient equal the loop's, on every path (windows side by
+    side, overlapping, padded, dilated)."""
+    assume(has_real_pixel(case))
+    r = case.rng()
+    x = r.integers(-1, 2, (case.n, case.c_in, *case.size)).astype(np.float64)
+    if nan:
+        x.flat[r.integers(x.size)] = np.nan
+    k, s, p, d = (
+        pairs(a, fill)
+        for a, fill in ((case.kernel, 1), (case.stride, 1), (case.padding, 0), (case.dilation, 1))
+    )
+    outs = [pool_size(n, *a, case.ceil_mode) for n, a in zip(lift(x, case.dims).shape[2:], zip(k, s, p, d))]
+    g = r.standard_normal((case.n, case.c_in, *outs[2 - case.dims :]))
+    if bad_g is not None:
+        g.flat[r.integers(g.size)] = bad_g
+    y_loop, gx_loop = first_max_loop(x, g, case)
+    X = Tensor(x, requires_grad=True)
+    y = max_pool(X, case)
+    y.backward(g)
+    np.testing.assert_array_equal(y.data, y_loop)
+    np.testing.assert_allclose(X.grad, gx_loop, rtol=1e-14, atol=0)
 
 
 @pytest.mark.parametrize("count_include_pad", [True, False])

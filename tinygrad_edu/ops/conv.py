@@ -17,6 +17,7 @@ Conventions as in the other op modules: `x` input, `w` weight, `g` upstream grad
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 from dataclasses import dataclass
@@ -67,6 +68,13 @@ class Window:
     def out_size(self, size: Pair) -> Pair:
         """Number of window positions along each axis: ⌊(padded size - span) / stride⌋ + 1."""
         return tuple((p - e) // s + 1 for p, e, s in zip(self.padded_size(size), self.span, self.stride))
+
+    @property
+    def tiles(self) -> bool:
+        """Whether the windows lie side by side, without gaps or overlap: stride = kernel, no
+        dilation, no padding (rows and columns after the last window are cropped, not padded)."""
+        no_padding = all(b == 0 and e <= 0 for b, e in self.padding)
+        return self.stride == self.kernel and self.dilation == (1, 1) and no_padding
 
     def patches(self, x: np.ndarray, value: float = 0.0) -> np.ndarray:
         """Every window of the padded x, as a read-only view of shape (N, C, kH, kW, OH, OW)."""
@@ -218,6 +226,12 @@ class Place(Function):
     def forward(ctx, g, win, idx, size):
         ctx.win, ctx.idx = win, idx
         n, c, oh, ow = g.shape
+        # NOTE: g · [tap t is picked] is exact only for finite g (inf · 0 is NaN); others scatter.
+        if win.tiles and np.isfinite(g).all():
+            gx = np.empty((n, c, oh * win.kernel[0], ow * win.kernel[1]), dtype=g.dtype)
+            for t, tap in enumerate(tile_taps(gx, win.kernel)):
+                np.multiply(g, idx == t, out=tap)
+            return pad_array(gx, tuple((-b, -e) for b, e in win.padding))  # zeros for cropped rows
         cols = np.zeros((n, c, math.prod(win.kernel), oh, ow), dtype=g.dtype)
         np.put_along_axis(cols, idx[:, :, None], g[:, :, None], axis=2)
         return win.scatter(cols.reshape(n, c, *win.kernel, oh, ow), size)
@@ -228,9 +242,28 @@ class Place(Function):
         return Pick.apply(gx, win=ctx.win, idx=ctx.idx)
 
 
+def tile_taps(a: np.ndarray, kernel: Pair) -> list[np.ndarray]:
+    """The kH·kW strided views a[:, :, i::kH, j::kW] of an (N, C, OH·kH, OW·kW) array: when the
+    windows tile it, view t holds tap t (row-major in the kernel) of every window. No copy."""
+    kh, kw = kernel
+    return [a[:, :, i::kh, j::kw] for i in range(kh) for j in range(kw)]
+
+
 def max_taps(x: np.ndarray, win: Window) -> tuple[np.ndarray, np.ndarray]:
     """Each window's maximum, and the tap it is at: the first maximum in row-major order (the one
-    PyTorch picks among ties). Padding is -inf, so it is never picked."""
+    PyTorch picks among ties), or the first NaN. Padding is -inf, so it is never picked."""
+    if win.tiles:  # the common case (max_pool2d(x, 2)): elementwise over the taps' views, no copy
+        taps = tile_taps(pad_array(x, win.padding), win.kernel)
+        out = functools.reduce(np.maximum, taps)
+        # NOTE: NaN equals nothing, so a window holding one would find no maximum below: such
+        # inputs take the general path, where argmax picks the first NaN.
+        if not np.isnan(out).any():
+            found = np.zeros(out.shape, dtype=bool)
+            idx = np.zeros(out.shape, dtype=np.min_scalar_type(len(taps)))
+            for tap in taps[:-1]:
+                found |= tap == out
+                idx += ~found  # counts the taps before the first maximum
+            return out, idx
     taps = _taps(win.patches(x, value=-np.inf))
     idx = taps.argmax(axis=2)
     return np.take_along_axis(taps, idx[:, :, None], axis=2)[:, :, 0], idx
