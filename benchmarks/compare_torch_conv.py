@@ -15,8 +15,10 @@ It raises at the first disagreement and prints what it compared.
 from __future__ import annotations
 
 import tempfile
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -253,40 +255,22 @@ def compare_init() -> None:
         checked["init bounds"] = checked.get("init bounds", 0) + 1
 
 
-class LeNet5(nn.Module):
-    def __init__(self) -> None:
-        self.features = nn.Sequential(
-            nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
-        )  # fmt: skip
-        self.classifier = nn.Sequential(
-            nn.Flatten(), nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10)
-        )
-
-    def forward(self, x: tg.Tensor) -> tg.Tensor:
-        return self.classifier(self.features(x))
-
-
-class TorchLeNet5(torch.nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        t = torch.nn
-        self.features = t.Sequential(
-            t.Conv2d(1, 6, 5, padding=2), t.ReLU(), t.MaxPool2d(2),
-            t.Conv2d(6, 16, 5), t.ReLU(), t.MaxPool2d(2),
-        )  # fmt: skip
-        self.classifier = t.Sequential(
-            t.Flatten(), t.Linear(400, 120), t.ReLU(), t.Linear(120, 84), t.ReLU(), t.Linear(84, 10)
-        )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.features(x))
+def lenet5(n: Any) -> Any:
+    """LeNet-5 built from `n`, tinygrad_edu.nn or torch.nn: the same layers under the same names,
+    so the same state_dict keys ("features.0.weight", ...)."""
+    features = n.Sequential(
+        n.Conv2d(1, 6, 5, padding=2), n.ReLU(), n.MaxPool2d(2),
+        n.Conv2d(6, 16, 5), n.ReLU(), n.MaxPool2d(2),
+    )  # fmt: skip
+    classifier = n.Sequential(
+        n.Flatten(), n.Linear(400, 120), n.ReLU(), n.Linear(120, 84), n.ReLU(), n.Linear(84, 10)
+    )
+    return n.Sequential(OrderedDict(features=features, classifier=classifier))
 
 
 def compare_checkpoint() -> None:
     """A LeNet-5 saved by tg.save (.npz) loads into torch.nn's LeNet-5 unchanged."""
-    model = LeNet5()
-    theirs = TorchLeNet5()
+    model, theirs = lenet5(nn), lenet5(torch.nn)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "lenet5.npz"
         tg.save(model.state_dict(), path)
