@@ -28,6 +28,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -236,20 +237,7 @@ def conv_parts(c: int, h: int, o: int, k: int, pad: int, input_grad: bool) -> di
     )
     hand = HandConv(w, b, pad)
     fns: dict[str, Callable[[], object]] = {}
-
-    def ours_fwd():
-        with tg.no_grad():
-            return F.conv2d(X, W, B, padding=pad)
-
-    def ours_bwd() -> float:
-        y = F.conv2d(X, W, B, padding=pad)
-        start = time.perf_counter()
-        y.backward(g)
-        elapsed = time.perf_counter() - start
-        X.grad = W.grad = B.grad = None
-        return elapsed
-
-    fns["tinygrad_edu fwd"], fns["tinygrad_edu bwd"] = ours_fwd, TimedPart(ours_bwd)
+    fns["tinygrad_edu fwd"], fns["tinygrad_edu bwd"] = autodiff_parts(F.conv2d, tg.no_grad, X, W, B, g, pad)
     fns["numpy fwd"] = lambda: hand.forward(x)
 
     def hand_bwd() -> float:
@@ -264,21 +252,28 @@ def conv_parts(c: int, h: int, o: int, k: int, pad: int, input_grad: bool) -> di
         tx.requires_grad_(input_grad)
         tw.requires_grad_(True)
         tb.requires_grad_(True)
-
-        def torch_fwd():
-            with torch.no_grad():
-                return torch.nn.functional.conv2d(tx, tw, tb, padding=pad)
-
-        def torch_bwd() -> float:
-            y = torch.nn.functional.conv2d(tx, tw, tb, padding=pad)
-            start = time.perf_counter()
-            y.backward(tg_)
-            elapsed = time.perf_counter() - start
-            tx.grad = tw.grad = tb.grad = None
-            return elapsed
-
-        fns["PyTorch fwd"], fns["PyTorch bwd"] = torch_fwd, TimedPart(torch_bwd)
+        conv2d = torch.nn.functional.conv2d
+        fns["PyTorch fwd"], fns["PyTorch bwd"] = autodiff_parts(conv2d, torch.no_grad, tx, tw, tb, tg_, pad)
     return fns
+
+
+def autodiff_parts(conv2d: Callable, no_grad: Callable, x: Any, w: Any, b: Any, g: Any, pad: int) -> tuple:
+    """An autodiff library's conv2d forward (not recording) and backward (timed alone, its
+    forward not counted): the same code for tinygrad_edu and PyTorch, given each one's functions."""
+
+    def fwd():
+        with no_grad():
+            return conv2d(x, w, b, padding=pad)
+
+    def bwd() -> float:
+        y = conv2d(x, w, b, padding=pad)
+        start = time.perf_counter()
+        y.backward(g)
+        elapsed = time.perf_counter() - start
+        x.grad = w.grad = b.grad = None
+        return elapsed
+
+    return fwd, TimedPart(bwd)
 
 
 class TimedPart:
