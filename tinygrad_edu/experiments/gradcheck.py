@@ -26,7 +26,6 @@ The networks run on random MNIST-shaped data (pixels in [0, 1), no download need
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -313,13 +312,8 @@ def summary(rows: Sequence[SweepRow]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m tinygrad_edu.experiments.gradcheck",
-        description="Sweep the finite-difference step eps; write a CSV and a log-log plot.",
-    )
-    parser.add_argument("--out", default="gradcheck_sweep", help="output directory (default: %(default)s)")
-    parser.add_argument("--quick", action="store_true", help="input width 64 instead of 784")
-    parser.add_argument("--seed", type=int, default=0)
+    description = "Sweep the finite-difference step eps; write a CSV and a log-log plot."
+    parser = output.parser("gradcheck", description, "gradcheck_sweep", "input width 64 instead of 784")
     args = parser.parse_args(argv)
     result = run(args.out, args.quick, args.seed)
     print("best eps (relative error at it):")

@@ -22,7 +22,6 @@ OPENBLAS_NUM_THREADS=1 (see `best_time`).
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import os
 import sys
@@ -220,14 +219,9 @@ def run(out: str | os.PathLike = "modes", quick: bool = False, repeats: int = 5,
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m tinygrad_edu.experiments.modes",
-        description="Time the full Jacobian by forward mode and by reverse mode; write a CSV and a plot.",
-    )
-    parser.add_argument("--out", default="modes", help="output directory (default: %(default)s)")
-    parser.add_argument("--quick", action="store_true", help="sizes 1, 2, 4, hidden width 8, one run each")
+    description = "Time the full Jacobian by forward mode and by reverse mode; write a CSV and a plot."
+    parser = output.parser("modes", description, "modes", "sizes 1, 2, 4, hidden width 8, one run each")
     parser.add_argument("--repeats", type=int, default=5, help="runs per timing, the best kept (default: 5)")
-    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error(f"--repeats must be at least 1, got {args.repeats}")
