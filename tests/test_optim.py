@@ -125,69 +125,52 @@ def adamax_reference(theta, grads, lr, betas=(0.9, 0.999), eps=1e-8, weight_deca
 
 
 # ---- update rules --------------------------------------------------------------------------------------
-# Each optimizer, its reference above, and the hyperparameters it is run with.
-RULES = {
-    "SGD": (
-        optim.SGD,
-        sgd_reference,
-        [
-            dict(lr=0.1),
-            dict(lr=0.1, momentum=0.9),
-            dict(lr=0.05, momentum=0.9, dampening=0.3),
-            dict(lr=0.1, momentum=0.9, nesterov=True),
-            dict(lr=0.1, weight_decay=0.1),
-            dict(lr=0.1, momentum=0.8, weight_decay=0.05, nesterov=True),
-        ],
-    ),
-    "Adam": (
-        optim.Adam,
-        adam_reference,
-        [
-            dict(lr=0.01),
-            dict(lr=0.01, betas=(0.8, 0.95), eps=1e-6),
-            dict(lr=0.01, weight_decay=0.1),
-            dict(lr=0.01, amsgrad=True),
-            dict(lr=0.01, weight_decay=0.1, amsgrad=True),
-        ],
-    ),
-    "AdamW": (  # AdamW's default decay is 1e-2, as in PyTorch: the second case runs with it
-        optim.AdamW,
-        functools.partial(adam_reference, decoupled=True, weight_decay=1e-2),
-        [dict(lr=0.01, weight_decay=0.1), dict(lr=0.01, amsgrad=True)],
-    ),
-    "RMSprop": (
-        optim.RMSprop,
-        rmsprop_reference,
-        [
-            dict(lr=0.01),
-            dict(lr=0.01, alpha=0.9, weight_decay=0.1),
-            dict(lr=0.01, centered=True),
-            dict(lr=0.01, momentum=0.9),
-            dict(lr=0.01, centered=True, momentum=0.5, weight_decay=0.05),
-        ],
-    ),
-    "Adagrad": (
-        optim.Adagrad,
-        adagrad_reference,
-        [
-            dict(lr=0.1),
-            dict(lr=0.1, lr_decay=0.2),
-            dict(lr=0.1, weight_decay=0.1, initial_accumulator_value=0.5),
-            dict(lr=0.1, lr_decay=0.05, weight_decay=0.05, initial_accumulator_value=0.1, eps=1e-3),
-        ],
-    ),
-    "Adamax": (
-        optim.Adamax,
-        adamax_reference,
-        [dict(lr=0.01), dict(lr=0.01, betas=(0.8, 0.95), eps=1e-3), dict(lr=0.01, weight_decay=0.1)],
-    ),
-}
-RULE_CASES = [(name, kwargs) for name, (_, _, cases) in RULES.items() for kwargs in cases]
+SGD_CASES = [
+    dict(lr=0.1),
+    dict(lr=0.1, momentum=0.9),
+    dict(lr=0.05, momentum=0.9, dampening=0.3),
+    dict(lr=0.1, momentum=0.9, nesterov=True),
+    dict(lr=0.1, weight_decay=0.1),
+    dict(lr=0.1, momentum=0.8, weight_decay=0.05, nesterov=True),
+]
+ADAM_CASES = [
+    dict(lr=0.01),
+    dict(lr=0.01, betas=(0.8, 0.95), eps=1e-6),
+    dict(lr=0.01, weight_decay=0.1),
+    dict(lr=0.01, amsgrad=True),
+    dict(lr=0.01, weight_decay=0.1, amsgrad=True),
+]
+ADAMW_CASES = [dict(lr=0.01, weight_decay=0.1), dict(lr=0.01, amsgrad=True)]  # the second: the default decay
+RMSPROP_CASES = [
+    dict(lr=0.01),
+    dict(lr=0.01, alpha=0.9, weight_decay=0.1),
+    dict(lr=0.01, centered=True),
+    dict(lr=0.01, momentum=0.9),
+    dict(lr=0.01, centered=True, momentum=0.5, weight_decay=0.05),
+]
+ADAGRAD_CASES = [
+    dict(lr=0.1),
+    dict(lr=0.1, lr_decay=0.2),
+    dict(lr=0.1, weight_decay=0.1, initial_accumulator_value=0.5),
+    dict(lr=0.1, lr_decay=0.05, weight_decay=0.05, initial_accumulator_value=0.1, eps=1e-3),
+]
+ADAMAX_CASES = [dict(lr=0.01), dict(lr=0.01, betas=(0.8, 0.95), eps=1e-3), dict(lr=0.01, weight_decay=0.1)]
+# Each optimizer, its reference above (AdamW's decay defaults to 1e-2, as in PyTorch), its cases.
+RULES = [
+    (optim.SGD, sgd_reference, SGD_CASES),
+    (optim.Adam, adam_reference, ADAM_CASES),
+    (optim.AdamW, functools.partial(adam_reference, decoupled=True, weight_decay=1e-2), ADAMW_CASES),
+    (optim.RMSprop, rmsprop_reference, RMSPROP_CASES),
+    (optim.Adagrad, adagrad_reference, ADAGRAD_CASES),
+    (optim.Adamax, adamax_reference, ADAMAX_CASES),
+]
+RULE_CASES = [(cls, reference, kwargs) for cls, reference, cases in RULES for kwargs in cases]
 
 
-@pytest.mark.parametrize(("name", "kwargs"), RULE_CASES, ids=[f"{n}-{','.join(k)}" for n, k in RULE_CASES])
-def test_update_rule_matches_the_published_algorithm(name, kwargs):
-    cls, reference, _ = RULES[name]
+@pytest.mark.parametrize(
+    ("cls", "reference", "kwargs"), RULE_CASES, ids=[f"{c.__name__}-{','.join(k)}" for c, _, k in RULE_CASES]
+)
+def test_update_rule_matches_the_published_algorithm(cls, reference, kwargs):
     _check(lambda ps: cls(ps, **kwargs), lambda t, gs: reference(t, gs, **kwargs))
 
 
