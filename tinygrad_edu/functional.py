@@ -56,13 +56,20 @@ def logsumexp(
     return x.logsumexp(dim, keepdim, axis=axis, keepdims=keepdims)
 
 
-def _check_reduction(reduction: Reduction, fn: str) -> None:
-    if reduction not in ("mean", "sum", "none"):
-        raise ValueError(f"{fn}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+REDUCTIONS = ("mean", "sum", "none")
+KL_REDUCTIONS = ("mean", "batchmean", "sum", "none")  # kl_div's
+
+
+def check_reduction(reduction: Reduction, fn: str, allowed: tuple[str, ...] = REDUCTIONS) -> None:
+    """Raise ValueError naming `fn` (a loss function, or a loss layer in its constructor) unless
+    `reduction` is one of `allowed`."""
+    if reduction not in allowed:
+        names = ", ".join(map(repr, allowed[:-1])) + f" or {allowed[-1]!r}"
+        raise ValueError(f"{fn}: reduction must be {names}, got {reduction!r}")
 
 
 def _reduce(loss: Tensor, reduction: Reduction, fn: str) -> Tensor:
-    _check_reduction(reduction, fn)
+    check_reduction(reduction, fn)
     if reduction == "mean":
         return loss.mean()
     return loss.sum() if reduction == "sum" else loss
@@ -179,7 +186,7 @@ def cross_entropy(
     """
     fn = "cross_entropy"
     x = _loss_input(input, fn)
-    _check_reduction(reduction, fn)
+    check_reduction(reduction, fn)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"{fn}: label_smoothing must be in [0, 1], got {label_smoothing}")
     w = _class_weight(weight, x.shape, x.dtype, fn)
@@ -240,7 +247,7 @@ def nll_loss(
     cross_entropy."""
     fn = "nll_loss"
     x = _loss_input(input, fn)
-    _check_reduction(reduction, fn)
+    check_reduction(reduction, fn)
     w = _class_weight(weight, x.shape, x.dtype, fn)
     y, ignored = _class_targets(target, x.shape, ignore_index, fn)
     if x.ndim == 2 and w is None and ignored is None:
@@ -315,8 +322,7 @@ def kl_div(input: Tensor, target: Any, reduction: str = "mean", log_target: bool
     the KL divergence's mean).
     """
     fn = "kl_div"
-    if reduction not in ("mean", "batchmean", "sum", "none"):
-        raise ValueError(f"{fn}: reduction must be 'mean', 'batchmean', 'sum' or 'none', got {reduction!r}")
+    check_reduction(reduction, fn, KL_REDUCTIONS)
     x = float_tensor(input)
     t = _as_target(target, x, fn)
     if log_target:

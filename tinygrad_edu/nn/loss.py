@@ -16,12 +16,10 @@ from tinygrad_edu.nn.module import Module
 
 class _Loss(Module):
     loss: Callable[..., Tensor]
-    reductions = ("mean", "sum", "none")
+    reductions = F.REDUCTIONS
 
     def __init__(self, reduction: str = "mean") -> None:
-        if reduction not in self.reductions:
-            names = ", ".join(map(repr, self.reductions[:-1])) + f" or {self.reductions[-1]!r}"
-            raise ValueError(f"{type(self).__name__}: reduction must be {names}, got {reduction!r}")
+        F.check_reduction(reduction, type(self).__name__, self.reductions)
         self.reduction = reduction
 
     def forward(self, input: Tensor, target: Any) -> Tensor:
@@ -122,7 +120,7 @@ class KLDivLoss(_Loss):
     """KL(target ‖ exp(input)) pointwise (input: log-probabilities); reduction "batchmean" gives
     the divergence per sample."""
 
-    reductions = ("mean", "batchmean", "sum", "none")
+    reductions = F.KL_REDUCTIONS
 
     def __init__(self, reduction: str = "mean", log_target: bool = False) -> None:
         super().__init__(reduction)
