@@ -265,14 +265,13 @@ def _same_shape(x: Tensor, y: Tensor, fn: str) -> None:
 
 def mse_loss(input: Tensor, target: Any, reduction: Reduction = "mean") -> Tensor:
     """mean((input - target)²); derivative 2 (input - target) / N."""
-    input = float_tensor(input)  # losses of integer inputs are computed in float32, as PyTorch's
-    target = target if isinstance(target, Tensor) else Tensor(np.asarray(target, dtype=input.dtype))
-    _same_shape(input, target, "mse_loss")
-    d = input - target
+    x = float_tensor(input)  # losses of integer inputs are computed in float32, as PyTorch's
+    d = x - _as_target(target, x, "mse_loss")
     return _reduce(d * d, reduction, "mse_loss")
 
 
 def _as_target(target: Any, input: Tensor, fn: str) -> Tensor:
+    """`target` as a Tensor (an array becomes one of the input's dtype), of the input's shape."""
     target = target if isinstance(target, Tensor) else Tensor(np.asarray(target, dtype=input.dtype))
     _same_shape(input, target, fn)
     return target
