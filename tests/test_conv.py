@@ -595,6 +595,14 @@ def test_errors_name_the_op_and_the_shapes(call: Callable[[], Tensor], message: 
         call()
 
 
+def test_adaptive_output_size_is_two_sizes() -> None:
+    """Three sizes for two axes are refused (they were cut to the first two), as in PyTorch."""
+    with pytest.raises(
+        TypeError, match=r"adaptive_avg_pool2d: output_size must be .* 2 ints, got \(2, 2, 7\)"
+    ):
+        F.adaptive_avg_pool2d(zeros(1, 1, 4, 4), (2, 2, 7))
+
+
 def test_dtype_mismatch_and_integer_input_are_refused() -> None:
     with pytest.raises(TypeError, match="conv2d: input of dtype float64 and weight of dtype float32 differ"):
         F.conv2d(Tensor(np.zeros((1, 1, 3, 3))), zeros(1, 1, 2, 2))
@@ -747,6 +755,7 @@ LAYER_ERRORS = [
     (lambda: tg.nn.AvgPool2d(2, stride=0), r"AvgPool2d: stride must be at least 1, got \(0, 0\)"),
     (lambda: tg.nn.AvgPool2d(2, divisor_override=0), "AvgPool2d: divisor_override must be at least 1"),
     (lambda: tg.nn.AvgPool1d(2, padding=-1), r"AvgPool1d: padding must be at least 0, got \(-1,\)"),
+    (lambda: tg.nn.AdaptiveAvgPool2d((None, 0)), r"AdaptiveAvgPool2d: output_size must be at least 1"),
 ]
 
 

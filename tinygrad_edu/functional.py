@@ -763,6 +763,15 @@ def avg_pool1d(
     return _avg_pool("avg_pool1d", 1, input, kernel_size, stride, padding, ceil_mode, count_include_pad, None)
 
 
+def adaptive_size(op: str, output_size: Any, size: tuple[int, ...] = (1, 1)) -> tuple[int, int]:
+    """Adaptive pooling's output_size checked, for F at the call and the layer in its constructor:
+    an int or two, each at least 1, or None to keep that axis's `size` (the input's)."""
+    sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size,) * 2
+    if len(sizes) == 2:
+        sizes = tuple(n if o is None else o for o, n in zip(sizes, size))
+    return conv.as_ints(sizes, 2, "output_size", op, 1)
+
+
 def _averaging_matrix(n: int, out: int, dtype: Any) -> np.ndarray:
     """(out, n): row i averages the inputs [⌊i n / out⌋, ⌈(i+1) n / out⌉), PyTorch's adaptive windows."""
     i = np.arange(out)
@@ -779,9 +788,7 @@ def adaptive_avg_pool2d(input: Tensor, output_size: Size | tuple[int | None, int
     """
     op = "adaptive_avg_pool2d"
     x, unbatched = _spatial_input(input, 2, op)
-    sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size,) * 2
-    sizes = tuple(n if o is None else o for o, n in zip(sizes, x.shape[2:]))
-    out = conv.as_ints(sizes, 2, "output_size", op, 1)
+    out = adaptive_size(op, output_size, x.shape[2:])
     a_h, a_w = (_averaging_matrix(n, o, x.dtype) for n, o in zip(x.shape[2:], out))
     y = Tensor(a_h) @ x @ Tensor(a_w.T)
     return y.squeeze(0) if unbatched else y

@@ -288,6 +288,7 @@ class AdaptiveAvgPool2d(Module):
     """Average pooling to a fixed output size (1: global average pooling); None keeps that axis."""
 
     def __init__(self, output_size: Size | tuple[int | None, int | None]) -> None:
+        F.adaptive_size("AdaptiveAvgPool2d", output_size)
         self.output_size = output_size
 
     def forward(self, x: Any) -> Tensor:
