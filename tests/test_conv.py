@@ -423,14 +423,15 @@ def test_max_pool_sums_where_windows_overlap() -> None:
     np.testing.assert_array_equal(X.grad.ravel(), [0, 11, 0, 100, 0])
 
 
-def first_max_loop(x: np.ndarray, g: np.ndarray, c: Case) -> tuple[np.ndarray, np.ndarray]:
+def first_max_loop(x: np.ndarray, g: np.ndarray, c: Case) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Max-pooling by its definition with PyTorch's pick, and its gradient: each window's value is
     its first NaN or else its first maximum in row-major order, and that pixel alone gets the
-    window's upstream gradient g (summed over the windows that pick it)."""
+    window's upstream gradient g (summed over the windows that pick it). Also the picked pixels'
+    flat indices in their (H, W) planes."""
     x, g = lift(x, c.dims), lift(g, c.dims)
     k, s, p, d = pairs(c.kernel, 1), pairs(c.stride, 1), pairs(c.padding, 0), pairs(c.dilation, 1)
     h, w = x.shape[2:]
-    y, gx = np.zeros(g.shape), np.zeros(x.shape)
+    y, gx, where = np.zeros(g.shape), np.zeros(x.shape), np.zeros(g.shape, dtype=np.int64)
     for n, ch, i, j in itertools.product(*map(range, g.shape)):
         rows = [i * s[0] - p[0] + a * d[0] for a in range(k[0])]
         cols = [j * s[1] - p[1] + e * d[1] for e in range(k[1])]
@@ -440,15 +441,16 @@ def first_max_loop(x: np.ndarray, g: np.ndarray, c: Case) -> tuple[np.ndarray, n
         pick = nans[0] if nans else values.index(max(values))
         y[n, ch, i, j] = values[pick]
         gx[(n, ch, *taps[pick])] += g[n, ch, i, j]
-    return (y[:, :, 0], gx[:, :, 0]) if c.dims == 1 else (y, gx)
+        where[n, ch, i, j] = taps[pick][0] * w + taps[pick][1]
+    return (y[:, :, 0], gx[:, :, 0], where[:, :, 0]) if c.dims == 1 else (y, gx, where)
 
 
 @settings(max_examples=60)
 @given(case=cases(pool=True), nan=st.booleans(), bad_g=st.sampled_from([None, np.inf, -np.inf, np.nan]))
 def test_max_pool_routes_ties_and_nans_as_the_loop(case: Case, nan: bool, bad_g: float | None) -> None:
     """Inputs with many ties (values -1, 0, 1) and maybe a NaN, an upstream gradient maybe holding
-    inf or NaN: max-pool's values and gradient equal the loop's, on every path (windows side by
-    side, overlapping, padded, dilated)."""
+    inf or NaN: max-pool's values, indices and gradient equal the loop's, on every path (windows
+    side by side, overlapping, padded, dilated)."""
     assume(has_real_pixel(case))
     r = case.rng()
     x = r.integers(-1, 2, (case.n, case.c_in, *case.size)).astype(np.float64)
@@ -462,11 +464,15 @@ def test_max_pool_routes_ties_and_nans_as_the_loop(case: Case, nan: bool, bad_g:
     g = r.standard_normal((case.n, case.c_in, *outs[2 - case.dims :]))
     if bad_g is not None:
         g.flat[r.integers(g.size)] = bad_g
-    y_loop, gx_loop = first_max_loop(x, g, case)
+    y_loop, gx_loop, where_loop = first_max_loop(x, g, case)
     X = Tensor(x, requires_grad=True)
-    y = max_pool(X, case)
+    pool = F.max_pool1d if case.dims == 1 else F.max_pool2d
+    y, where = pool(
+        X, case.kernel, case.stride, case.padding, case.dilation, case.ceil_mode, return_indices=True
+    )
     y.backward(g)
     np.testing.assert_array_equal(y.data, y_loop)
+    np.testing.assert_array_equal(where.data, where_loop)
     np.testing.assert_allclose(X.grad, gx_loop, rtol=1e-14, atol=0)
 
 
