@@ -88,10 +88,9 @@ class Window:
 
         One strided add per kernel tap (kH·kW of them), each covering every window at once. The
         sums are taken with the batch axis last, in a (C, H, W, N) array: a tap's windows then
-        cover runs of OW·N adjacent numbers (for stride 1) rather than runs of OW, and numpy's
-        per-run overhead, not arithmetic, is what an add over a few thousand short runs costs.
-        Columns given with the batch axis last in memory (as ConvTranspose2d makes them) are read
-        in runs too.
+        cover runs of OW·N adjacent numbers (for stride 1) rather than runs of OW, and numpy pays
+        a fixed cost per run, which dominates when runs are short. Columns given with the batch
+        axis last in memory (as ConvTranspose2d makes them) are read in runs too.
         """
         (kh, kw), (sh, sw), (dh, dw) = self.kernel, self.stride, self.dilation
         n, c, _, _, oh, ow = cols.shape
