@@ -86,23 +86,28 @@ class Window:
         """The adjoint of `patches` (col2im): each (N, C, kH, kW, OH, OW) value added back to the
         pixel its window took it from, in an (N, C, *size) array.
 
-        One strided add per kernel tap (kH·kW of them), each covering every window at once. The
-        sums are taken with the batch axis last, in a (C, H, W, N) array: a tap's windows then
-        cover runs of OW·N adjacent numbers (for stride 1) rather than runs of OW, and numpy pays
-        a fixed cost per run, which dominates when runs are short. Columns given with the batch
-        axis last in memory (as ConvTranspose2d makes them) are read in runs too.
+        One strided add per kernel tap (kH·kW of them), each covering every window at once, in
+        the columns' own memory order. Columns with the batch axis innermost (ConvTranspose2d's)
+        are summed in a (C, H, W, N) array, where a tap's windows cover runs of OW·N adjacent
+        numbers (for stride 1) rather than runs of OW: numpy pays a fixed cost per run, which
+        dominates when runs are short.
         """
         (kh, kw), (sh, sw), (dh, dw) = self.kernel, self.stride, self.dilation
         n, c, _, _, oh, ow = cols.shape
-        out = np.zeros((c, *self.padded_size(size), n), dtype=cols.dtype)
-        taps = cols.transpose(1, 2, 3, 4, 5, 0)  # (C, kH, kW, OH, OW, N)
+        padded = self.padded_size(size)
+        batch_last = cols.strides[0] < cols.strides[1]
+        if batch_last:  # summed in (C, H, W, N) memory, seen as (N, C, H, W)
+            out = np.zeros((c, *padded, n), dtype=cols.dtype).transpose(3, 0, 1, 2)
+        else:
+            out = np.zeros((n, c, *padded), dtype=cols.dtype)
         for i in range(kh):
             for j in range(kw):
                 out[
-                    :, i * dh : i * dh + sh * (oh - 1) + 1 : sh, j * dw : j * dw + sw * (ow - 1) + 1 : sw
-                ] += taps[:, i, j]
-        out = pad_array(out.transpose(3, 0, 1, 2), tuple((-b, -e) for b, e in self.padding))
-        return np.ascontiguousarray(out)  # (N, C, H, W) in memory too: the ops after it run faster
+                    :, :, i * dh : i * dh + sh * (oh - 1) + 1 : sh, j * dw : j * dw + sw * (ow - 1) + 1 : sw
+                ] += cols[:, :, i, j]
+        out = pad_array(out, tuple((-b, -e) for b, e in self.padding))
+        # NOTE: batch-last sums are copied to (N, C, H, W) memory: the ops after them run faster so
+        return np.ascontiguousarray(out) if batch_last else out
 
 
 def im2col(x: np.ndarray, win: Window, groups: int) -> np.ndarray:
