@@ -424,10 +424,12 @@ def test_max_pool_sums_where_windows_overlap() -> None:
 
 
 def first_max_loop(x: np.ndarray, g: np.ndarray, c: Case) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Max-pooling by its definition with PyTorch's pick, and its gradient: each window's value is
-    its first NaN or else its first maximum in row-major order, and that pixel alone gets the
-    window's upstream gradient g (summed over the windows that pick it). Also the picked pixels'
-    flat indices in their (H, W) planes."""
+    """Max-pooling by its definition with PyTorch's pick, and its gradient: going through the
+    window's pixels in row-major order, a pixel takes the pick when it is greater than the pick so
+    far or NaN (PyTorch's CPU kernel: `val > maxval || isnan(val)`), so the first maximum wins
+    among ties and the last NaN among NaNs; that pixel alone gets the window's upstream gradient g
+    (summed over the windows that pick it). Also the picked pixels' flat indices in their (H, W)
+    planes."""
     x, g = lift(x, c.dims), lift(g, c.dims)
     k, s, p, d = pairs(c.kernel, 1), pairs(c.stride, 1), pairs(c.padding, 0), pairs(c.dilation, 1)
     h, w = x.shape[2:]
@@ -437,8 +439,10 @@ def first_max_loop(x: np.ndarray, g: np.ndarray, c: Case) -> tuple[np.ndarray, n
         cols = [j * s[1] - p[1] + e * d[1] for e in range(k[1])]
         taps = [(r, q) for r in rows for q in cols if 0 <= r < h and 0 <= q < w]
         values = [x[n, ch, r, q] for r, q in taps]
-        nans = [t for t, v in enumerate(values) if v != v]
-        pick = nans[0] if nans else values.index(max(values))
+        pick = 0
+        for t, v in enumerate(values):
+            if v > values[pick] or v != v:
+                pick = t
         y[n, ch, i, j] = values[pick]
         gx[(n, ch, *taps[pick])] += g[n, ch, i, j]
         where[n, ch, i, j] = taps[pick][0] * w + taps[pick][1]
@@ -446,16 +450,15 @@ def first_max_loop(x: np.ndarray, g: np.ndarray, c: Case) -> tuple[np.ndarray, n
 
 
 @settings(max_examples=60)
-@given(case=cases(pool=True), nan=st.booleans(), bad_g=st.sampled_from([None, np.inf, -np.inf, np.nan]))
-def test_max_pool_routes_ties_and_nans_as_the_loop(case: Case, nan: bool, bad_g: float | None) -> None:
-    """Inputs with many ties (values -1, 0, 1) and maybe a NaN, an upstream gradient maybe holding
-    inf or NaN: max-pool's values, indices and gradient equal the loop's, on every path (windows
-    side by side, overlapping, padded, dilated)."""
+@given(case=cases(pool=True), nans=st.integers(0, 4), bad_g=st.sampled_from([None, np.inf, -np.inf, np.nan]))
+def test_max_pool_routes_ties_and_nans_as_the_loop(case: Case, nans: int, bad_g: float | None) -> None:
+    """Inputs with many ties (values -1, 0, 1) and maybe NaNs (several in one window: the last is
+    picked), an upstream gradient maybe holding inf or NaN: max-pool's values, indices and gradient
+    equal the loop's, on every path (windows side by side, overlapping, padded, dilated)."""
     assume(has_real_pixel(case))
     r = case.rng()
     x = r.integers(-1, 2, (case.n, case.c_in, *case.size)).astype(np.float64)
-    if nan:
-        x.flat[r.integers(x.size)] = np.nan
+    x.flat[r.integers(x.size, size=nans)] = np.nan
     k, s, p, d = (
         pairs(a, fill)
         for a, fill in ((case.kernel, 1), (case.stride, 1), (case.padding, 0), (case.dilation, 1))

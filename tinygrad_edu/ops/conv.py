@@ -266,13 +266,15 @@ def tile_taps(a: np.ndarray, kernel: Pair) -> list[np.ndarray]:
 
 
 def max_taps(x: np.ndarray, win: Window) -> tuple[np.ndarray, np.ndarray]:
-    """Each window's maximum, and the tap it is at: the first maximum in row-major order (the one
-    PyTorch picks among ties), or the first NaN. Padding is -inf, so it is never picked."""
+    """Each window's maximum, and the tap it is at, by PyTorch's rule: going through the taps in
+    row-major order, a tap takes the pick when it is greater than the pick so far or NaN. So the
+    first maximum wins among ties, and the LAST NaN among NaNs (torch.max and argmax pick the
+    first NaN; max-pooling does not). Padding is -inf, so it is never picked."""
     if win.tiles:  # the common case (max_pool2d(x, 2)): elementwise over the taps' views, no copy
         taps = tile_taps(pad_array(x, win.padding), win.kernel)
         out = functools.reduce(np.maximum, taps)
         # NOTE: NaN equals nothing, so a window holding one would find no maximum below: such
-        # inputs take the general path, where argmax picks the first NaN.
+        # inputs take the general path.
         if not np.isnan(out).any():
             found = np.zeros(out.shape, dtype=bool)
             idx = np.zeros(out.shape, dtype=np.min_scalar_type(len(taps)))
@@ -281,7 +283,11 @@ def max_taps(x: np.ndarray, win: Window) -> tuple[np.ndarray, np.ndarray]:
                 idx += ~found  # counts the taps before the first maximum
             return out, idx
     taps = _taps(win.patches(x, value=-np.inf))
-    idx = taps.argmax(axis=2)
+    idx = taps.argmax(axis=2)  # the first maximum, or the first NaN
+    nans = np.isnan(taps)
+    if nans.any():  # the last NaN: the first one counted from the end
+        last_nan = taps.shape[2] - 1 - nans[:, :, ::-1].argmax(axis=2)
+        idx = np.where(nans.any(axis=2), last_nan, idx)
     return np.take_along_axis(taps, idx[:, :, None], axis=2)[:, :, 0], idx
 
 
