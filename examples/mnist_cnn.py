@@ -120,9 +120,8 @@ PRESETS: dict[str, Config] = {
         epochs=10,
         reported="LeCun et al. 1998: 0.95% test error, with tanh and trained subsampling",
     ),
-    "modern": Config(
-        net="modern", dropout=0.25, lr=1e-3, epochs=3, batch_size=128, reported="no figure to match"
-    ),
+    # NOTE: lr 1e-3 reached only 98.46% in 3 epochs (seed 0); 3e-3 reached 99.14% in PyTorch.
+    "modern": Config(net="modern", dropout=0.25, epochs=3, batch_size=128, reported="no figure to match"),
 }
 
 
