@@ -688,7 +688,8 @@ def max_pool2d(
     """The maximum of each kH×kW window (stride defaults to the kernel size: windows side by side).
 
     Derivative: 1 at the window's maximum, 0 elsewhere; among equal maxima the first in row-major
-    order gets it, as in PyTorch. With return_indices, also each maximum's flat index in its plane.
+    order gets it, and among NaNs the last, as in PyTorch. With return_indices, also each maximum's
+    flat index in its plane.
     """
     return _max_pool(
         "max_pool2d", 2, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices
