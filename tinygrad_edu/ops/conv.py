@@ -284,11 +284,11 @@ def max_taps(x: np.ndarray, win: Window) -> tuple[np.ndarray, np.ndarray]:
             return out, idx
     taps = _taps(win.patches(x, value=-np.inf))
     idx = taps.argmax(axis=2)  # the first maximum, or the first NaN
-    nans = np.isnan(taps)
-    if nans.any():  # the last NaN: the first one counted from the end
-        last_nan = taps.shape[2] - 1 - nans[:, :, ::-1].argmax(axis=2)
-        idx = np.where(nans.any(axis=2), last_nan, idx)
-    return np.take_along_axis(taps, idx[:, :, None], axis=2)[:, :, 0], idx
+    out = np.take_along_axis(taps, idx[:, :, None], axis=2)[:, :, 0]
+    if np.isnan(out).any():  # some windows hold NaNs: pick the last one, the first from the end
+        nans = np.isnan(taps)
+        idx = np.where(np.isnan(out), taps.shape[2] - 1 - nans[:, :, ::-1].argmax(axis=2), idx)
+    return out, idx
 
 
 class MaxPool2d(Pick):
