@@ -7,17 +7,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
-from tinygrad_edu import ops, rng
+from tinygrad_edu import arguments, ops, rng
+from tinygrad_edu.arguments import Reduction
 from tinygrad_edu.axes import UNSET, as_axis, dims, new_axis, norm_axis
 from tinygrad_edu.core import Tensor, wrap
 from tinygrad_edu.ops import conv
 from tinygrad_edu.tensor_methods import float_tensor
-
-Reduction = str  # "mean" | "sum" | "none"
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -56,20 +55,8 @@ def logsumexp(
     return x.logsumexp(dim, keepdim, axis=axis, keepdims=keepdims)
 
 
-REDUCTIONS = ("mean", "sum", "none")
-KL_REDUCTIONS = ("mean", "batchmean", "sum", "none")  # kl_div's
-
-
-def check_reduction(reduction: Reduction, fn: str, allowed: tuple[str, ...] = REDUCTIONS) -> None:
-    """Raise ValueError naming `fn` (a loss function, or a loss layer in its constructor) unless
-    `reduction` is one of `allowed`."""
-    if reduction not in allowed:
-        names = ", ".join(map(repr, allowed[:-1])) + f" or {allowed[-1]!r}"
-        raise ValueError(f"{fn}: reduction must be {names}, got {reduction!r}")
-
-
 def _reduce(loss: Tensor, reduction: Reduction, fn: str) -> Tensor:
-    check_reduction(reduction, fn)
+    arguments.check_reduction(reduction, fn)
     if reduction == "mean":
         return loss.mean()
     return loss.sum() if reduction == "sum" else loss
@@ -186,7 +173,7 @@ def cross_entropy(
     """
     fn = "cross_entropy"
     x = _loss_input(input, fn)
-    check_reduction(reduction, fn)
+    arguments.check_reduction(reduction, fn)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"{fn}: label_smoothing must be in [0, 1], got {label_smoothing}")
     w = _class_weight(weight, x.shape, x.dtype, fn)
@@ -247,7 +234,7 @@ def nll_loss(
     cross_entropy."""
     fn = "nll_loss"
     x = _loss_input(input, fn)
-    check_reduction(reduction, fn)
+    arguments.check_reduction(reduction, fn)
     w = _class_weight(weight, x.shape, x.dtype, fn)
     y, ignored = _class_targets(target, x.shape, ignore_index, fn)
     if x.ndim == 2 and w is None and ignored is None:
@@ -321,7 +308,7 @@ def kl_div(input: Tensor, target: Any, reduction: str = "mean", log_target: bool
     the KL divergence's mean).
     """
     fn = "kl_div"
-    check_reduction(reduction, fn, KL_REDUCTIONS)
+    arguments.check_reduction(reduction, fn, arguments.KL_REDUCTIONS)
     x = float_tensor(input)
     t = _as_target(target, x, fn)
     if log_target:
@@ -457,65 +444,6 @@ def _check_fits(op: str, x: Tensor, kernel: tuple, dilation: tuple, widths: tupl
         )
 
 
-class ConvArgs(NamedTuple):
-    """A convolution's arguments as `conv_args` checked them, in PyTorch's form: tuples of one int
-    per spatial axis (padding may be "valid" or "same"), as the Conv layers store them."""
-
-    kernel: tuple[int, ...]
-    stride: tuple[int, ...]
-    padding: tuple[int, ...] | str
-    dilation: tuple[int, ...]
-    output_padding: tuple[int, ...]  # a transposed convolution's; () for a convolution
-
-    @property
-    def widths(self) -> tuple[tuple[int, int], ...]:
-        """The (before, after) padding of each spatial axis."""
-        if self.padding == "same":
-            return conv.same_padding(self.kernel, self.dilation)
-        return tuple((p, p) for p in ((0,) * len(self.kernel) if self.padding == "valid" else self.padding))
-
-
-def conv_args(
-    op: str, dims: int, kernel_size: Any, stride: Any, padding: Any, dilation: Any, output_padding: Any = None
-) -> ConvArgs:
-    """PyTorch's convolution arguments checked, for F.conv1d/conv2d/conv_transpose2d at the call
-    and for the Conv layers in their constructor (`op` names which): kernel_size, stride and
-    dilation ints >= 1 or tuples of `dims` of them, padding ints >= 0, or "valid" or "same"
-    (stride 1 only). A transposed convolution (output_padding given) takes no padding string,
-    and its output_padding must be smaller than the stride or the dilation."""
-    kernel = conv.as_ints(kernel_size, dims, "kernel_size", op, 1)
-    stride = conv.as_ints(stride, dims, "stride", op, 1)
-    dilation = conv.as_ints(dilation, dims, "dilation", op, 1)
-    if not isinstance(padding, str) or output_padding is not None:
-        padding = conv.as_ints(padding, dims, "padding", op, 0)
-    elif padding not in ("valid", "same"):
-        raise ValueError(f"{op}: padding must be an int, a tuple, 'valid' or 'same', got {padding!r}")
-    elif padding == "same" and max(stride) > 1:
-        raise ValueError(f"{op}: padding='same' needs stride 1, got stride {stride}")
-    extra = () if output_padding is None else conv.as_ints(output_padding, dims, "output_padding", op, 0)
-    if any(e >= max(s, d) for e, s, d in zip(extra, stride, dilation)):
-        raise ValueError(
-            f"{op}: output_padding {extra} must be smaller than "
-            f"the stride {stride} or the dilation {dilation}"
-        )
-    return ConvArgs(kernel, stride, padding, dilation, extra)
-
-
-def pool_args(
-    op: str, dims: int, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1
-) -> tuple[tuple[int, ...], ...]:
-    """PyTorch's pooling arguments checked, for F's pooling functions at the call and for the
-    pooling layers in their constructor (`op` names which): (kernel, stride, padding, dilation)
-    as tuples of `dims` ints; stride defaults to the kernel size, padding is at most half of it."""
-    kernel = conv.as_ints(kernel_size, dims, "kernel_size", op, 1)
-    stride = kernel if stride is None else conv.as_ints(stride, dims, "stride", op, 1)
-    dilation = conv.as_ints(dilation, dims, "dilation", op, 1)
-    pads = conv.as_ints(padding, dims, "padding", op, 0)
-    if any(2 * p > k for p, k in zip(pads, kernel)):
-        raise ValueError(f"{op}: padding {pads} must be at most half the kernel size {kernel}")
-    return kernel, stride, pads, dilation
-
-
 def _conv_weight(
     op: str, x: Tensor, weight: Any, bias: Any, groups: Any, dims: int, transposed: bool
 ) -> tuple[Tensor, tuple[Tensor, ...], int]:
@@ -558,7 +486,7 @@ def _conv_weight(
 def _conv(op: str, dims: int, input, weight, bias, stride, padding, dilation, groups) -> Tensor:
     x, unbatched = _spatial_input(input, dims, op)
     w, b, groups = _conv_weight(op, x, weight, bias, groups, dims, transposed=False)
-    args = conv_args(op, dims, w.shape[2:], stride, padding, dilation)
+    args = arguments.conv_args(op, dims, w.shape[2:], stride, padding, dilation)
     _check_fits(op, x, args.kernel, args.dilation, args.widths)
     win = _window(args.kernel, args.stride, args.dilation, args.widths)
     y = ops.Conv2d.apply(_lifted(x, dims), _lifted(w, dims), *b, win=win, groups=groups)
@@ -617,7 +545,7 @@ def conv_transpose2d(
     op = "conv_transpose2d"
     x, unbatched = _spatial_input(input, 2, op)
     w, b, groups = _conv_weight(op, x, weight, bias, groups, 2, transposed=True)
-    _, stride, pads, dilation, extra = conv_args(
+    _, stride, pads, dilation, extra = arguments.conv_args(
         op, 2, w.shape[2:], stride, padding, dilation, output_padding
     )
     size = tuple(
@@ -643,7 +571,7 @@ def _pool_window(
 ) -> conv.Window:
     """The pooling window, PyTorch's rules (see pool_args); with ceil_mode a last partial window
     counts if it starts inside the input or the padding before it."""
-    kernel, stride, pads, dilation = pool_args(op, dims, kernel_size, stride, padding, dilation)
+    kernel, stride, pads, dilation = arguments.pool_args(op, dims, kernel_size, stride, padding, dilation)
     _check_fits(op, x, kernel, dilation, tuple((p, p) for p in pads))
     sizes = x.shape[2:]
     span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
@@ -764,15 +692,6 @@ def avg_pool1d(
     return _avg_pool("avg_pool1d", 1, input, kernel_size, stride, padding, ceil_mode, count_include_pad, None)
 
 
-def adaptive_size(op: str, output_size: Any, size: tuple[int, ...] = (1, 1)) -> tuple[int, int]:
-    """Adaptive pooling's output_size checked, for F at the call and the layer in its constructor:
-    an int or two, each at least 1, or None to keep that axis's `size` (the input's)."""
-    sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size,) * 2
-    if len(sizes) == 2:
-        sizes = tuple(n if o is None else o for o, n in zip(sizes, size))
-    return conv.as_ints(sizes, 2, "output_size", op, 1)
-
-
 def _averaging_matrix(n: int, out: int, dtype: Any) -> np.ndarray:
     """(out, n): row i averages the inputs [⌊i n / out⌋, ⌈(i+1) n / out⌉), PyTorch's adaptive windows."""
     i = np.arange(out)
@@ -789,7 +708,7 @@ def adaptive_avg_pool2d(input: Tensor, output_size: Size | tuple[int | None, int
     """
     op = "adaptive_avg_pool2d"
     x, unbatched = _spatial_input(input, 2, op)
-    out = adaptive_size(op, output_size, x.shape[2:])
+    out = arguments.adaptive_size(op, output_size, x.shape[2:])
     a_h, a_w = (_averaging_matrix(n, o, x.dtype) for n, o in zip(x.shape[2:], out))
     y = Tensor(a_h) @ x @ Tensor(a_w.T)
     return y.squeeze(0) if unbatched else y

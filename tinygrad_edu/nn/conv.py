@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from tinygrad_edu import arguments
 from tinygrad_edu import functional as F
 from tinygrad_edu.core import Tensor
 from tinygrad_edu.nn import init
@@ -41,14 +42,14 @@ class _ConvNd(Module):
         padding_mode: str = "zeros",
         dtype: Any = np.float32,
     ) -> None:
-        args = F.conv_args(type(self).__name__, self.dims, kernel_size, stride, padding, dilation)
+        args = arguments.conv_args(type(self).__name__, self.dims, kernel_size, stride, padding, dilation)
         self._build(in_channels, out_channels, args, groups, bias, padding_mode, dtype)
 
     def _build(
         self,
         in_channels: int,
         out_channels: int,
-        args: F.ConvArgs,
+        args: arguments.ConvArgs,
         groups: int,
         bias: bool,
         padding_mode: str,
@@ -108,7 +109,7 @@ class _ConvNd(Module):
         padding = self.padding
         if self.padding_mode != "zeros":  # padded first, by F.pad; the convolution adds none
             sizes = self.kernel_size, self.stride, self.padding, self.dilation
-            widths = F.conv_args(type(self).__name__, self.dims, *sizes).widths
+            widths = arguments.conv_args(type(self).__name__, self.dims, *sizes).widths
             x = F.pad(x, tuple(w for pair in reversed(widths) for w in pair), mode=self.padding_mode)
             padding = 0
         return conv(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
@@ -157,7 +158,9 @@ class ConvTranspose2d(_ConvNd):
     ) -> None:
         if padding_mode != "zeros":
             raise ValueError(f"ConvTranspose2d: only padding_mode 'zeros' is supported, got {padding_mode!r}")
-        args = F.conv_args("ConvTranspose2d", 2, kernel_size, stride, padding, dilation, output_padding)
+        args = arguments.conv_args(
+            "ConvTranspose2d", 2, kernel_size, stride, padding, dilation, output_padding
+        )
         self._build(in_channels, out_channels, args, groups, bias, padding_mode, dtype)
 
     def forward(self, x: Any, output_size: tuple[int, ...] | None = None) -> Tensor:
@@ -197,7 +200,7 @@ class MaxPool1d(Module):
         return_indices: bool = False,
         ceil_mode: bool = False,
     ) -> None:
-        F.pool_args(type(self).__name__, self.dims, kernel_size, stride, padding, dilation)
+        arguments.pool_args(type(self).__name__, self.dims, kernel_size, stride, padding, dilation)
         self.kernel_size, self.stride = kernel_size, kernel_size if stride is None else stride  # as given
         self.padding, self.dilation = padding, dilation
         self.return_indices, self.ceil_mode = return_indices, ceil_mode
@@ -236,7 +239,7 @@ class AvgPool2d(Module):
         count_include_pad: bool = True,
         divisor_override: int | None = None,
     ) -> None:
-        F.pool_args("AvgPool2d", 2, kernel_size, stride, padding)
+        arguments.pool_args("AvgPool2d", 2, kernel_size, stride, padding)
         if divisor_override is not None:
             conv_ops.as_ints(divisor_override, 1, "divisor_override", "AvgPool2d", 1)
         self.kernel_size, self.stride = kernel_size, kernel_size if stride is None else stride  # as given
@@ -270,7 +273,7 @@ class AvgPool1d(Module):
         count_include_pad: bool = True,
     ) -> None:
         # PyTorch's AvgPool1d, unlike the other pooling layers, keeps its sizes as 1-tuples
-        self.kernel_size, self.stride, self.padding, _ = F.pool_args(
+        self.kernel_size, self.stride, self.padding, _ = arguments.pool_args(
             "AvgPool1d", 1, kernel_size, stride, padding
         )
         self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
@@ -288,7 +291,7 @@ class AdaptiveAvgPool2d(Module):
     """Average pooling to a fixed output size (1: global average pooling); None keeps that axis."""
 
     def __init__(self, output_size: Size | tuple[int | None, int | None]) -> None:
-        F.adaptive_size("AdaptiveAvgPool2d", output_size)
+        arguments.adaptive_size("AdaptiveAvgPool2d", output_size)
         self.output_size = output_size
 
     def forward(self, x: Any) -> Tensor:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from tinygrad_edu import arguments
 from tinygrad_edu import functional as F
 from tinygrad_edu.core import Tensor
 from tinygrad_edu.nn.module import Module
@@ -16,10 +17,10 @@ from tinygrad_edu.nn.module import Module
 
 class _Loss(Module):
     loss: Callable[..., Tensor]
-    reductions = F.REDUCTIONS
+    reductions = arguments.REDUCTIONS
 
     def __init__(self, reduction: str = "mean") -> None:
-        F.check_reduction(reduction, type(self).__name__, self.reductions)
+        arguments.check_reduction(reduction, type(self).__name__, self.reductions)
         self.reduction = reduction
 
     def forward(self, input: Tensor, target: Any) -> Tensor:
@@ -120,7 +121,7 @@ class KLDivLoss(_Loss):
     """KL(target ‖ exp(input)) pointwise (input: log-probabilities); reduction "batchmean" gives
     the divergence per sample."""
 
-    reductions = F.KL_REDUCTIONS
+    reductions = arguments.KL_REDUCTIONS
 
     def __init__(self, reduction: str = "mean", log_target: bool = False) -> None:
         super().__init__(reduction)
