@@ -106,7 +106,7 @@ class Window:
                     :, :, i * dh : i * dh + sh * (oh - 1) + 1 : sh, j * dw : j * dw + sw * (ow - 1) + 1 : sw
                 ] += cols[:, :, i, j]
         out = pad_array(out, tuple((-b, -e) for b, e in self.padding))
-        # NOTE: batch-last sums are copied to (N, C, H, W) memory: the ops after them run faster so
+        # NOTE: batch-last sums are copied back to (N, C, H, W) memory, where the ops after them run faster
         return np.ascontiguousarray(out) if batch_last else out
 
 
