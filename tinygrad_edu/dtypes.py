@@ -58,7 +58,7 @@ def number_kind(value: Any) -> str:
     return "b" if isinstance(value, bool) else "i" if isinstance(value, int) else "f"
 
 
-def constant_array(value: Any, like: np.dtype | None, op: str) -> np.ndarray | None:
+def constant_array(value: Any, like: np.dtype, op: str) -> np.ndarray | None:
     """`value`, an operand that is not a Tensor, as an array in the dtype PyTorch gives it when it
     meets a tensor of dtype `like`; None when no rule applies (the caller makes a plain Tensor).
 
@@ -68,8 +68,6 @@ def constant_array(value: Any, like: np.dtype | None, op: str) -> np.ndarray | N
     meeting a float tensor takes its dtype, so that ops which do not promote (`x32 @ np.arange(3)`)
     stay float32 too.
     """
-    if like is None:
-        return None
     # NOTE: `x * 2.0` and `1 - x` are on every network's hot path: Python numbers are looked up by
     # their exact type first, before any isinstance.
     kind = NUMBER_KINDS.get(type(value))
