@@ -12,8 +12,8 @@ The machine is shared, so the sides are timed in turn within each round (A, B, C
 each for a block of `--steps` steps after one untimed step (PyTorch's and numpy's thread pools
 spin for a while after a call, and switching at every step makes them steal each other's core);
 a round's time is the median of its block, and the tables give the median over rounds of each
-time and of each per-round ratio. numpy's BLAS and PyTorch run on `--threads` threads (1 by
-default, as examples/mnist_cnn.py runs numpy).
+time and of each per-round ratio. Each side runs on `--threads` threads (1 by default), each in
+its own way (see `Threads`); with more than one, threadpoolctl sets numpy's BLAS threads per side.
 
 LeNet-5 here: conv 5x5 1->6 pad 2, ReLU, max-pool 2, conv 5x5 6->16, ReLU, max-pool 2,
 linear 400->120->84->10, ReLU between, cross-entropy, Adam(lr 1e-3).
@@ -22,6 +22,7 @@ linear 400->120->84->10, ReLU between, cross-entropy, Adam(lr 1e-3).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import sys
@@ -286,18 +287,21 @@ class TimedPart:
         return self.fn()
 
 
-def interleaved(fns: dict[str, Callable[[], object]], rounds: int, block: int) -> dict[str, np.ndarray]:
+def interleaved(
+    fns: dict[str, Callable[[], object]], rounds: int, block: int, threads: Threads
+) -> dict[str, np.ndarray]:
     """Per side and round, the median seconds of `block` calls (after one untimed call), the sides
-    in turn. A `TimedPart` reports its own seconds."""
+    in turn, each with its own threads (`Threads.side`). A `TimedPart` reports its own seconds."""
     times: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(rounds):
         for name, fn in fns.items():
-            fn()
-            block_times = []
-            for _ in range(block):
-                start = time.perf_counter()
-                part = fn()
-                block_times.append(part if isinstance(fn, TimedPart) else time.perf_counter() - start)
+            with threads.side(name):
+                fn()
+                block_times = []
+                for _ in range(block):
+                    start = time.perf_counter()
+                    part = fn()
+                    block_times.append(part if isinstance(fn, TimedPart) else time.perf_counter() - start)
             times[name].append(float(np.median(block_times)))
     return {name: np.array(t) for name, t in times.items()}
 
@@ -368,25 +372,43 @@ def epochs(presets: list[str]) -> None:
 
 
 # ---- report ------------------------------------------------------------------------------------
-def limit_threads(threads: int) -> str:
-    """Run numpy's BLAS and PyTorch on `threads` threads; say how many BLAS threads there are."""
-    if torch is not None:
-        torch.set_num_threads(threads)
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # then OPENBLAS_NUM_THREADS decides
-        return f"BLAS threads: OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}"
-    threadpool_limits(threads, user_api="blas")
-    return f"BLAS threads: {threads}"
+class Threads:
+    """Each side on `n` threads, in its own way: PyTorch with `torch.set_num_threads(n)`;
+    tinygrad_edu with `tg.set_num_threads(n)` and numpy's BLAS on one thread (as
+    examples/mnist_cnn.py runs it: two pools of n threads would fight for the cores); numpy by
+    hand with BLAS on n threads, its only parallelism."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        tg.set_num_threads(n)
+        if torch is not None:
+            torch.set_num_threads(n)
+        try:
+            from threadpoolctl import threadpool_limits
+        except ImportError:
+            if n > 1:
+                sys.exit("--threads above 1 sets BLAS threads per side: pip install threadpoolctl")
+            self.limits = None  # then OPENBLAS_NUM_THREADS decides
+        else:
+            self.limits = threadpool_limits
+
+    def side(self, name: str) -> contextlib.AbstractContextManager:
+        blas = 1 if name.startswith("tinygrad_edu") else self.n
+        return self.limits(blas, user_api="blas") if self.limits else contextlib.nullcontext()
+
+    def __str__(self) -> str:
+        if self.limits is None:
+            return f"threads: 1, BLAS: OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}"
+        return f"threads: {self.n} a side (tinygrad_edu's own, BLAS on 1; numpy's BLAS; PyTorch's)"
 
 
-def versions(blas_threads: str) -> str:
+def versions(threads: Threads) -> str:
     blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
     torch_version = f", torch {torch.__version__}" if torch is not None else ", torch not importable"
     return (
         f"numpy {np.__version__} ({blas['name']} {blas['version']}){torch_version}, "
         f"Python {platform.python_version()}, {platform.machine()} {_cpu_name()}, {os.cpu_count()} CPUs, "
-        f"{blas_threads}, load average {os.getloadavg()[0]:.1f}"
+        f"{threads}, load average {os.getloadavg()[0]:.1f}"
     )
 
 
@@ -402,10 +424,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=40, help="rounds of interleaved blocks")
     parser.add_argument("--steps", type=int, default=5, help="timed calls per side in each round's block")
-    parser.add_argument("--threads", type=int, default=1, help="BLAS and PyTorch threads")
+    parser.add_argument("--threads", type=int, default=1, help="threads per side (see Threads)")
     parser.add_argument("--epoch", nargs="*", metavar="PRESET", help="also one epoch of mnist_cnn presets")
     args = parser.parse_args()
-    print(versions(limit_threads(args.threads)))
+    threads = Threads(args.threads)
+    print(versions(threads))
     print(f"batch {N}, float32, {args.rounds} rounds of {args.steps} timed calls per side\n")
 
     rng = np.random.default_rng(0)
@@ -414,7 +437,7 @@ def main() -> None:
     fns = steps(x, y)
     first = {name: fn() for name, fn in fns.items()}  # from the same weights: the same loss
     print("first step's loss: " + ", ".join(f"{name} {loss:.6f}" for name, loss in first.items()))
-    t = interleaved(fns, args.rounds, args.steps)
+    t = interleaved(fns, args.rounds, args.steps, threads)
     print("LeNet-5 training step (forward + backward + Adam), median ms:")
     for name, times in t.items():
         print(
@@ -433,7 +456,7 @@ def main() -> None:
 
     print("\nEach convolution alone, forward and backward (median ms, GFLOP/s):")
     for name, shape in CONVS.items():
-        t = interleaved(conv_parts(*shape), args.rounds, args.steps)
+        t = interleaved(conv_parts(*shape), args.rounds, args.steps, threads)
         flops = dict(zip(("fwd", "bwd"), conv_flops(*shape)))
         what = "weight grad" if not shape[-1] else "input + weight grad"
         print(f"  {name} (backward: {what})")

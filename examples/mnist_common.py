@@ -8,6 +8,7 @@ so the wall time that the examples print includes the interpreter, the imports a
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import math
@@ -17,7 +18,7 @@ import sys
 import tempfile
 import textwrap
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,22 +62,46 @@ def process_start() -> float:
 START = process_start()
 
 
-def limit_blas_threads() -> None:
-    """Run numpy's BLAS on one thread, unless OPENBLAS_NUM_THREADS / OMP_NUM_THREADS says otherwise.
+BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+@contextlib.contextmanager
+def use_threads(threads: int | None) -> Iterator[int]:
+    """Run numpy's BLAS on one thread, and tinygrad_edu's ops on `threads` threads (by default one
+    per CPU, or 1 if BLAS could not be held to one) until the block ends; yield how many.
 
     NOTE: numpy's OpenBLAS runs every matrix product on one thread per core. The products here are
     small (a batch of 128 by a few hundred units), so the threads mostly wait for one another, and
     when another process keeps a core busy they wait much longer: on a loaded 2-core machine an
-    epoch took 10x longer with 2 threads than with 1, and on an idle one 1 thread is as fast.
-    threadpoolctl (the `examples` extra) sets it after numpy is loaded, so no import order matters.
+    epoch took 10x longer with 2 BLAS threads than with 1, and on an idle one 1 thread is as fast.
+    tinygrad_edu's own threads split the convolutions and pools by the batch instead, where the
+    work is; two pools of threads on the same cores would slow each other down.
+    OPENBLAS_NUM_THREADS / OMP_NUM_THREADS / MKL_NUM_THREADS, if set, decide BLAS's threads;
+    otherwise threadpoolctl (the `examples` extra) sets them after numpy is loaded.
     """
-    if any(v in os.environ for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")):
-        return
+    env = [
+        os.environ[v]
+        for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+        if v in os.environ
+    ]
+    blas_on_one = bool(env) and all(v.strip() == "1" for v in env)
+    if not env:
+        try:
+            from threadpoolctl import threadpool_limits
+        except ImportError:
+            pass
+        else:
+            threadpool_limits(limits=1, user_api="blas")
+            blas_on_one = True
+    if threads is None:
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        threads = cpus if blas_on_one else 1
+    before = tg.get_num_threads()
+    tg.set_num_threads(threads)
     try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return
-    threadpool_limits(limits=1, user_api="blas")
+        yield threads
+    finally:
+        tg.set_num_threads(before)
 
 
 # ---- data -----------------------------------------------------------------------------------
@@ -522,6 +547,7 @@ def add_run_options(p: argparse.ArgumentParser, weights: str = "MODEL.npz") -> N
     g.add_argument("--save", default=None, metavar=weights, help="save weights (+ a .json beside them)")
     g.add_argument("--plots", default=None, metavar="DIR", help="write PNG plots into DIR")
     g.add_argument("--no-progress", action="store_true", default=False, help="plain lines, no bar")
+    g.add_argument("--threads", type=int, default=None, help="threads for the ops (default: one per CPU)")
     g.add_argument("--export-onnx", default=None, metavar="MODEL.onnx", help="write the model as ONNX")
     k = p.add_argument_group("CSV files (Kaggle's Digit Recognizer, MNIST in CSV)")
     k.add_argument("--train-csv", default=None, metavar="CSV", help="train on this CSV (labels first)")
@@ -552,6 +578,7 @@ def add_animation_options(p: argparse.ArgumentParser) -> None:
 
 
 RUN_OPTIONS = (
+    "threads",
     "preset",
     "data_dir",
     "subset",
@@ -598,15 +625,15 @@ def run_command(
     """What an example's main does once its options are parsed: train (`run`) on the data the run
     options name, write the `outputs` they ask for, print the RESULT lines. A NaN loss exits with
     an error, and nothing is saved."""
-    limit_blas_threads()
     try:
-        result = run(
-            cfg,
-            show_progress=not args.no_progress,
-            start=start,
-            mnist=lambda: load_from_args(args, cfg.seed),
-            animate_every=(args.animate_every or 0) if getattr(args, "animate", None) else None,
-        )
+        with use_threads(args.threads):
+            result = run(
+                cfg,
+                show_progress=not args.no_progress,
+                start=start,
+                mnist=lambda: load_from_args(args, cfg.seed),
+                animate_every=(args.animate_every or 0) if getattr(args, "animate", None) else None,
+            )
     except FloatingPointError as e:  # a NaN loss: nothing is saved, the exit status says it failed
         sys.exit(f"{program}: {e}")
     outputs(result, args, program, plot)
@@ -619,6 +646,8 @@ def check_run_options(parser: argparse.ArgumentParser, args: argparse.Namespace)
     be written (--save, --plots, --submission, --export-onnx, --animate): a folder given as a file,
     a path under a regular file, a folder we may not write; and --animate without its extra."""
     try:
+        if args.threads is not None and args.threads < 1:
+            raise ValueError(f"--threads {args.threads}: must be at least 1")
         _check_csv_options(args)
         check_animation_options(args)
         for option, target in (("--submission", args.submission), ("--export-onnx", args.export_onnx)):

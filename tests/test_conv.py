@@ -20,6 +20,7 @@ import hypothesis.strategies as st
 import numpy as np
 import pytest
 from hypothesis import assume, given, settings
+from splitting import split_into
 
 import tinygrad_edu as tg
 from tinygrad_edu import Tensor
@@ -33,6 +34,7 @@ class Seeded:
     """A drawn case whose arrays come from its own seed (hypothesis shrinks the seed too)."""
 
     seed: int
+    threads = 1  # the ops split their work over this many threads (see splitting.py)
 
     def rng(self) -> np.random.Generator:
         return np.random.default_rng(self.seed)
@@ -54,6 +56,7 @@ class Case(Seeded):
     ceil_mode: bool
     output_padding: tuple[int, ...]
     seed: int
+    threads: int = 1
 
     @property
     def dims(self) -> int:
@@ -90,6 +93,7 @@ def cases(draw: st.DrawFn, pool: bool = False, dims: tuple[int, ...] = (1, 2)) -
         ceil_mode=draw(st.booleans()),
         output_padding=output_padding,
         seed=draw(st.integers(0, 2**16)),
+        threads=draw(st.sampled_from([1, 3])),
     )
 
 
@@ -117,6 +121,10 @@ def window_test(
     @given(case=cases(pool=pool, dims=dims) if strategy is None else strategy)
     def test(case: Any) -> None:
         assume(valid(case))
+        with split_into(case.threads):
+            check(case)
+
+    def check(case: Any) -> None:
         arrays = inputs(case)
         xs = [Tensor(a.copy(), requires_grad=True) for a in arrays]
         out = op(*xs, case)

@@ -4,6 +4,7 @@ in numpy), the presets' architectures, --save/--plots, and options refused befor
 from __future__ import annotations
 
 import json
+import os
 
 import mnist_cnn
 import mnist_common
@@ -153,6 +154,7 @@ def test_plots_are_six_png_files(trained):
         ["--save", "cnn.json"],
         ["--save", "/proc/cnn.npz"],
         ["--plots", "/etc/hostname"],
+        ["--threads", "0"],
     ],
 )
 def test_bad_options_are_refused_before_the_data_loads(argv, monkeypatch, capsys):
@@ -171,3 +173,18 @@ def test_explicit_options_override_the_preset():
     )
     assert (cfg.net, cfg.epochs, cfg.optimizer, cfg.momentum) == ("lenet5", 2, "sgd", 0.9)
     assert cfg.lr == mnist_cnn.PRESETS["lenet5"].lr
+
+
+@pytest.mark.parametrize(
+    ("blas_env", "asked", "expected"),
+    [
+        ("1", None, len(os.sched_getaffinity(0))),  # BLAS on one thread: one of ours per CPU
+        ("4", None, 1),  # BLAS keeps 4 threads: ours would fight them for the cores
+        ("4", 3, 3),  # asked for is asked for
+    ],
+)
+def test_the_examples_threads(monkeypatch, blas_env: str, asked: int | None, expected: int) -> None:
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", blas_env)
+    with mnist_common.use_threads(asked) as threads:
+        assert threads == expected == tg.get_num_threads()
+    assert tg.get_num_threads() == 1  # as before the run

@@ -52,6 +52,7 @@ from tinygrad_edu.grad_mode import (
     set_grad_enabled,
 )
 from tinygrad_edu.numerical import GradcheckError, gradcheck, numerical_grad
+from tinygrad_edu.parallel import get_num_threads, set_num_threads
 from tinygrad_edu.rng import manual_seed
 from tinygrad_edu.serialization import load, save
 from tinygrad_edu.tracing import trace
@@ -80,6 +81,7 @@ __all__ = [
     "float64",
     "full",
     "full_like",
+    "get_num_threads",
     "grad",
     "gradcheck",
     "half",
@@ -111,6 +113,7 @@ __all__ = [
     "randn_like",
     "save",
     "set_grad_enabled",
+    "set_num_threads",
     "stack",
     "tensor",
     "trace",

@@ -17,7 +17,6 @@ Conventions as in the other op modules: `x` input, `w` weight, `g` upstream grad
 
 from __future__ import annotations
 
-import functools
 import math
 import operator
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from tinygrad_edu.core import Function
+from tinygrad_edu.parallel import concurrently, parallel_for
 
 Pair = tuple[int, int]
 
@@ -110,11 +110,16 @@ class Window:
         return np.ascontiguousarray(out) if batch_last else out
 
 
-def im2col(x: np.ndarray, win: Window, groups: int) -> np.ndarray:
-    """The patches of x as one (N, groups, C/groups·kH·kW, OH·OW) array: a matrix per group, so
-    that a convolution is a single matrix product with the weight. This is the copy."""
+def im2col(x: np.ndarray, win: Window, groups: int, out: np.ndarray | None = None) -> np.ndarray:
+    """The patches of x as one (N, groups, C/groups·kH·kW, OH·OW) array (written into `out` if
+    given): a matrix per group, so that a convolution is a single matrix product with the weight.
+    This is the copy."""
     p = win.patches(x)
-    return p.reshape(p.shape[0], groups, -1, p.shape[-2] * p.shape[-1])
+    n, oh, ow = p.shape[0], p.shape[-2], p.shape[-1]
+    if out is None:
+        out = np.empty((n, groups, p[0].size // (groups * oh * ow), oh * ow), dtype=x.dtype)
+    np.copyto(out.reshape(p.shape), p)
+    return out
 
 
 def _grouped(w: np.ndarray, groups: int) -> np.ndarray:
@@ -131,11 +136,17 @@ class Conv2d(Function):
     def forward(ctx, x, w, *b, win, groups):
         ctx.win, ctx.groups = win, groups
         # NOTE: the patch matrix is kept for the weight's gradient, which needs exactly it again.
-        ctx.cols = cols = im2col(x, win, groups)
-        y = (_grouped(w, groups) @ cols).reshape(x.shape[0], w.shape[0], *win.out_size(x.shape[2:]))
-        if b:
-            y += b[0].reshape(-1, 1, 1)  # in place: the product is a new array
-        return y
+        n, oh_ow, wg = x.shape[0], win.out_size(x.shape[2:]), _grouped(w, groups)
+        ctx.cols = cols = np.empty((n, groups, wg.shape[2], math.prod(oh_ow)), dtype=x.dtype)
+        y = np.empty((n, groups, wg.shape[1], cols.shape[3]), dtype=np.result_type(x, w))
+
+        def part(s: slice) -> None:  # NOTE: a part's columns are multiplied while still in cache
+            np.matmul(wg, im2col(x[s], win, groups, out=cols[s]), out=y[s])
+            if b:
+                y[s] += b[0].reshape(groups, -1, 1)
+
+        parallel_for(n, part, cols.size)
+        return y.reshape(n, w.shape[0], *oh_ow)
 
     @staticmethod
     def backward(ctx, g):
@@ -151,8 +162,10 @@ class Conv2d(Function):
         x, w = ctx.inputs[:2]
         needs = ctx.needs_input_grad
         kw = {"win": ctx.win, "groups": ctx.groups}
-        gx = ConvTranspose2d.apply(g, w, size=x.shape[2:], **kw) if needs[0] else None
-        gw = ConvWeightGrad.apply(x, g, kernel=w.shape[2:], cols=ctx.cols, **kw) if needs[1] else None
+        gx, gw = concurrently(
+            lambda: ConvTranspose2d.apply(g, w, size=x.shape[2:], **kw) if needs[0] else None,
+            lambda: ConvWeightGrad.apply(x, g, kernel=w.shape[2:], cols=ctx.cols, **kw) if needs[1] else None,
+        )
         gb = (g.sum((0, 2, 3)),) if len(needs) == 3 and needs[2] else (None,) * (len(needs) - 2)
         return (gx, gw, *gb)
 
@@ -184,8 +197,10 @@ class ConvTranspose2d(Function):
         g, w = ctx.inputs[:2]
         needs = ctx.needs_input_grad
         kw = {"win": ctx.win, "groups": ctx.groups}
-        dg = Conv2d.apply(gx, w, **kw) if needs[0] else None
-        dw = ConvWeightGrad.apply(gx, g, kernel=w.shape[2:], **kw) if needs[1] else None
+        dg, dw = concurrently(
+            lambda: Conv2d.apply(gx, w, **kw) if needs[0] else None,
+            lambda: ConvWeightGrad.apply(gx, g, kernel=w.shape[2:], **kw) if needs[1] else None,
+        )
         db = (gx.sum((0, 2, 3)),) if len(needs) == 3 and needs[2] else (None,) * (len(needs) - 2)
         return (dg, dw, *db)
 
@@ -196,21 +211,28 @@ class ConvWeightGrad(Function):
     @staticmethod
     def forward(ctx, x, g, win, groups, kernel, cols=None):
         ctx.win, ctx.groups = win, groups
-        cols = im2col(x, win, groups) if cols is None else cols
         n, c_out = g.shape[:2]
-        # NOTE: patches times gᵀ, then transposed, rather than g times patchesᵀ: the same product,
-        # but BLAS then reads the large patch matrix as it lies (~1.8× faster for LeNet's conv2).
-        gw_t = cols @ g.reshape(n, groups, c_out // groups, -1).transpose(0, 1, 3, 2)
-        return gw_t.sum(0).transpose(0, 2, 1).reshape(c_out, x.shape[1] // groups, *kernel)
+        g_t = g.reshape(n, groups, c_out // groups, -1).transpose(0, 1, 3, 2)
+
+        def part(s: slice) -> np.ndarray:
+            # NOTE: patches times gᵀ, then transposed, rather than g times patchesᵀ: the same product,
+            # but BLAS then reads the large patch matrix as it lies (~1.8× faster for LeNet's conv2).
+            return ((im2col(x[s], win, groups) if cols is None else cols[s]) @ g_t[s]).sum(0)
+
+        gw_t = sum(parallel_for(n, part, x.size * math.prod(kernel)))
+        return gw_t.transpose(0, 2, 1).reshape(c_out, x.shape[1] // groups, *kernel)
 
     @staticmethod
     def backward(ctx, gw):
         """d/dx = conv_transpose2d(g, gw), d/dg = conv2d(x, gw): the form ⟨gw, x ⋆ g⟩ = ⟨g, gw ⋆ x⟩."""
         x, g = ctx.inputs
-        kw = {"win": ctx.win, "groups": ctx.groups}
-        dx = ConvTranspose2d.apply(g, gw, size=x.shape[2:], **kw) if ctx.needs_input_grad[0] else None
-        dg = Conv2d.apply(x, gw, **kw) if ctx.needs_input_grad[1] else None
-        return dx, dg
+        kw, needs = {"win": ctx.win, "groups": ctx.groups}, ctx.needs_input_grad
+        return tuple(
+            concurrently(
+                lambda: ConvTranspose2d.apply(g, gw, size=x.shape[2:], **kw) if needs[0] else None,
+                lambda: Conv2d.apply(x, gw, **kw) if needs[1] else None,
+            )
+        )
 
 
 # ---- pooling -------------------------------------------------------------------------------------
@@ -245,8 +267,12 @@ class Place(Function):
         # NOTE: g · [tap t is picked] is exact only for finite g (inf · 0 is NaN); others scatter.
         if win.tiles and np.isfinite(g).all():
             gx = np.empty((n, c, oh * win.kernel[0], ow * win.kernel[1]), dtype=g.dtype)
-            for t, tap in enumerate(tile_taps(gx, win.kernel)):
-                np.multiply(g, idx == t, out=tap)
+
+            def part(s: slice) -> None:
+                for t, tap in enumerate(tile_taps(gx[s], win.kernel)):
+                    np.multiply(g[s], idx[s] == t, out=tap)
+
+            parallel_for(n, part, gx.size)
             return pad_array(gx, tuple((-b, -e) for b, e in win.padding))  # zeros for cropped rows
         cols = np.zeros((n, c, math.prod(win.kernel), oh, ow), dtype=g.dtype)
         np.put_along_axis(cols, idx[:, :, None], g[:, :, None], axis=2)
@@ -271,16 +297,26 @@ def max_taps(x: np.ndarray, win: Window) -> tuple[np.ndarray, np.ndarray]:
     first maximum wins among ties, and the LAST NaN among NaNs (torch.max and argmax pick the
     first NaN; max-pooling does not). Padding is -inf, so it is never picked."""
     if win.tiles:  # the common case (max_pool2d(x, 2)): elementwise over the taps' views, no copy
-        taps = tile_taps(pad_array(x, win.padding), win.kernel)
-        out = functools.reduce(np.maximum, taps)
-        # NOTE: NaN equals nothing, so a window holding one would find no maximum below: such
-        # inputs take the general path.
-        if not np.isnan(out).any():
-            found = np.zeros(out.shape, dtype=bool)
-            idx = np.zeros(out.shape, dtype=np.min_scalar_type(len(taps)))
+        out = np.empty((*x.shape[:2], *win.out_size(x.shape[2:])), dtype=x.dtype)
+        idx = np.zeros(out.shape, dtype=np.min_scalar_type(math.prod(win.kernel)))
+        cropped = pad_array(x, win.padding)  # the rows and columns after the last window cut off: a view
+
+        def part(s: slice) -> bool:
+            taps, m = tile_taps(cropped[s], win.kernel), out[s]
+            np.copyto(m, taps[0])
+            for tap in taps[1:]:
+                np.maximum(m, tap, out=m)
+            # NOTE: NaN equals nothing, so a window holding one would find no maximum below: such
+            # inputs take the general path.
+            if np.isnan(m).any():
+                return False
+            found = np.zeros(m.shape, dtype=bool)
             for tap in taps[:-1]:
-                found |= tap == out
-                idx += ~found  # counts the taps before the first maximum
+                found |= tap == m
+                idx[s] += ~found  # counts the taps before the first maximum
+            return True
+
+        if all(parallel_for(len(x), part, x.size)):  # no NaN in any part
             return out, idx
     taps = _taps(win.patches(x, value=-np.inf))
     idx = taps.argmax(axis=2)  # the first maximum, or the first NaN
