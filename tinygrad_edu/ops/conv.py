@@ -161,10 +161,10 @@ class Conv2d(Function):
         """
         x, w = ctx.inputs[:2]
         needs = ctx.needs_input_grad
-        kw = {"win": ctx.win, "groups": ctx.groups}
-        gx, gw = concurrently(
-            lambda: ConvTranspose2d.apply(g, w, size=x.shape[2:], **kw) if needs[0] else None,
-            lambda: ConvWeightGrad.apply(x, g, kernel=w.shape[2:], cols=ctx.cols, **kw) if needs[1] else None,
+        kw, cols = {"win": ctx.win, "groups": ctx.groups}, ctx.cols
+        gx, gw = concurrently(  # NOTE: independent products: on two threads, when there are two
+            (lambda: ConvTranspose2d.apply(g, w, size=x.shape[2:], **kw)) if needs[0] else None,
+            (lambda: ConvWeightGrad.apply(x, g, kernel=w.shape[2:], cols=cols, **kw)) if needs[1] else None,
         )
         gb = (g.sum((0, 2, 3)),) if len(needs) == 3 and needs[2] else (None,) * (len(needs) - 2)
         return (gx, gw, *gb)
@@ -198,8 +198,8 @@ class ConvTranspose2d(Function):
         needs = ctx.needs_input_grad
         kw = {"win": ctx.win, "groups": ctx.groups}
         dg, dw = concurrently(
-            lambda: Conv2d.apply(gx, w, **kw) if needs[0] else None,
-            lambda: ConvWeightGrad.apply(gx, g, kernel=w.shape[2:], **kw) if needs[1] else None,
+            (lambda: Conv2d.apply(gx, w, **kw)) if needs[0] else None,
+            (lambda: ConvWeightGrad.apply(gx, g, kernel=w.shape[2:], **kw)) if needs[1] else None,
         )
         db = (gx.sum((0, 2, 3)),) if len(needs) == 3 and needs[2] else (None,) * (len(needs) - 2)
         return (dg, dw, *db)
@@ -229,8 +229,8 @@ class ConvWeightGrad(Function):
         kw, needs = {"win": ctx.win, "groups": ctx.groups}, ctx.needs_input_grad
         return tuple(
             concurrently(
-                lambda: ConvTranspose2d.apply(g, gw, size=x.shape[2:], **kw) if needs[0] else None,
-                lambda: Conv2d.apply(x, gw, **kw) if needs[1] else None,
+                (lambda: ConvTranspose2d.apply(g, gw, size=x.shape[2:], **kw)) if needs[0] else None,
+                (lambda: Conv2d.apply(x, gw, **kw)) if needs[1] else None,
             )
         )
 
