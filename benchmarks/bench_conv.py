@@ -315,8 +315,8 @@ def conv_flops(c: int, h: int, o: int, k: int, pad: int, input_grad: bool) -> tu
 
 
 # ---- one epoch of the example's networks -------------------------------------------------------
-def epochs(presets: list[str]) -> None:
-    """One MNIST epoch (batch 128, Adam with the preset's lr, the preset's dropout) of each preset's
+def epochs(presets: list[str], threads: Threads) -> None:
+    """One MNIST epoch (the preset's batch size, Adam with its lr, its dropout) of each preset's
     network in tinygrad_edu and then in PyTorch, the same batches, the same initial weights; test
     accuracy after it. The wall time of the example is not this: it adds data loading and the
     final evaluations, and trains the preset's number of epochs."""
@@ -337,24 +337,26 @@ def epochs(presets: list[str]) -> None:
         opt = optim.Adam(model.parameters(), lr=cfg.lr)
         topt = torch.optim.Adam(twin.parameters(), lr=cfg.lr)
         seconds = {}
-        start = time.perf_counter()
-        model.train()
-        for x, y in loader:
-            loss = F.cross_entropy(model(tg.Tensor(x)), y)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-        seconds["tinygrad_edu"] = time.perf_counter() - start
-        start = time.perf_counter()
-        twin.train()
-        for x, y in loader:
-            loss = torch.nn.functional.cross_entropy(
-                twin(torch.from_numpy(x).reshape(-1, 1, 28, 28)), torch.from_numpy(y)
-            )
-            topt.zero_grad()
-            loss.backward()
-            topt.step()
-        seconds["PyTorch eager"] = time.perf_counter() - start
+        with threads.side("tinygrad_edu"):
+            start = time.perf_counter()
+            model.train()
+            for x, y in loader:
+                loss = F.cross_entropy(model(tg.Tensor(x)), y)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+            seconds["tinygrad_edu"] = time.perf_counter() - start
+        with threads.side("PyTorch eager"):
+            start = time.perf_counter()
+            twin.train()
+            for x, y in loader:
+                loss = torch.nn.functional.cross_entropy(
+                    twin(torch.from_numpy(x).reshape(-1, 1, 28, 28)), torch.from_numpy(y)
+                )
+                topt.zero_grad()
+                loss.backward()
+                topt.step()
+            seconds["PyTorch eager"] = time.perf_counter() - start
         model.eval()
         twin.eval()
         with tg.no_grad(), torch.no_grad():
@@ -473,7 +475,7 @@ def main() -> None:
         if torch is None:
             sys.exit("--epoch compares with PyTorch: run it with a Python that has torch")
         print("\nOne MNIST epoch of examples/mnist_cnn.py's networks, same batches and initial weights:")
-        epochs(args.epoch or ["default"])
+        epochs(args.epoch or ["default"], threads)
 
 
 if __name__ == "__main__":
