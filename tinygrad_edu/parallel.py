@@ -30,7 +30,7 @@ T = TypeVar("T")
 
 # NOTE: handing a part to another thread and back costs ~50-100 µs here, in wake-ups and cache
 # misses: a part of fewer numbers than this runs faster where it is.
-MIN_PART = 1 << 17
+MIN_PART = 1 << 18
 
 _threads = 1
 _pool: ThreadPoolExecutor | None = None
