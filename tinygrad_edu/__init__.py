@@ -1,10 +1,11 @@
 """tinygrad_edu: a small, readable autograd library on numpy.
 
 The core, bottom up (docs/architecture.md): `grad_mode`, `versions`, `axes`, `dtypes` and `hooks`
-(import nothing of ours), `core` (Function, and Tensor's data, arithmetic and backward), `ops/`
-(the differentiable ops), `engine` (backward and grad) and `tensor_methods` (PyTorch's other
-Tensor methods), `creation`, `arguments` and `functional`; then `numerical` (gradcheck),
-`forward_mode` (jvp), `nn`, `optim`, `data` and the study tools.
+(import nothing of ours), `core` (Function, and Tensor's data, arithmetic and backward) and
+`parallel` (the threads an op may split its work over), `ops/` (the differentiable ops), `engine`
+(backward and grad) and `tensor_methods` (PyTorch's other Tensor methods), `creation`,
+`arguments` and `functional`; then `numerical` (gradcheck), `forward_mode` (jvp), `nn`, `optim`,
+`data` and the study tools.
 """
 
 from tinygrad_edu import data, experiments, nn, onnx, optim, viz
