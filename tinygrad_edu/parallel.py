@@ -1,6 +1,6 @@
 """Intra-op parallelism: PyTorch's `set_num_threads` / `get_num_threads`, and two ways for an op
-to use more than one core: `parallel_for` splits one computation (the images of a batch, the
-channels of an image), `concurrently` runs independent ones (a convolution's two gradients).
+to use more than one core: `parallel_for` splits one computation (over the images of a batch),
+`concurrently` runs independent ones (a convolution's two gradients).
 
 numpy releases the GIL inside its loops (ufuncs, copies, matrix products), so threads running
 numpy use several cores, but only while the loops run: taking the GIL back costs ~10-20 µs when
