@@ -2,8 +2,10 @@
 
 Everything here slides a window over the last two axes of an (N, C, H, W) array. `Window.patches`
 is a read-only view of every window (no copy), and `Window.scatter` is its adjoint: it adds each
-window's values back to the positions they came from (col2im). The ops come in adjoint pairs,
-so every backward is another op of this module and higher derivatives come for free:
+window's values back to the positions they came from (col2im). `Window.taps` sees the same numbers
+the other way round, one strided view per kernel tap holding that tap of every window: the pools
+work on these, kH·kW elementwise steps over the whole batch. The ops come in adjoint pairs, so
+every backward is another op of this module and higher derivatives come for free:
 
     Conv2d        y = W ⋆ x                  backward: ConvTranspose2d (dx), ConvWeightGrad (dW)
     ConvTranspose2d   the adjoint of Conv2d in x   backward: Conv2d, ConvWeightGrad
@@ -76,6 +78,17 @@ class Window:
         no_padding = all(b == 0 and e <= 0 for b, e in self.padding)
         return self.stride == self.kernel and self.dilation == (1, 1) and no_padding
 
+    def taps(self, padded: np.ndarray) -> list[np.ndarray]:
+        """The kH·kW strided views of an array of the padded size, one per kernel tap in row-major
+        order: view (i, j) holds tap (i, j) of every window, shaped (..., OH, OW). No copy."""
+        (kh, kw), (sh, sw), (dh, dw) = self.kernel, self.stride, self.dilation
+        oh, ow = ((p - e) // s + 1 for p, e, s in zip(padded.shape[-2:], self.span, self.stride))
+        return [
+            padded[..., i * dh : i * dh + sh * (oh - 1) + 1 : sh, j * dw : j * dw + sw * (ow - 1) + 1 : sw]
+            for i in range(kh)
+            for j in range(kw)
+        ]
+
     def patches(self, x: np.ndarray, value: float = 0.0) -> np.ndarray:
         """Every window of the padded x, as a read-only view of shape (N, C, kH, kW, OH, OW)."""
         (sh, sw), (dh, dw) = self.stride, self.dilation
@@ -92,19 +105,15 @@ class Window:
         numbers (for stride 1) rather than runs of OW: numpy pays a fixed cost per run, which
         dominates when runs are short.
         """
-        (kh, kw), (sh, sw), (dh, dw) = self.kernel, self.stride, self.dilation
-        n, c, _, _, oh, ow = cols.shape
+        n, c, _, kw = cols.shape[:4]
         padded = self.padded_size(size)
         batch_last = cols.strides[0] < cols.strides[1]
         if batch_last:  # summed in (C, H, W, N) memory, seen as (N, C, H, W)
             out = np.zeros((c, *padded, n), dtype=cols.dtype).transpose(3, 0, 1, 2)
         else:
             out = np.zeros((n, c, *padded), dtype=cols.dtype)
-        for i in range(kh):
-            for j in range(kw):
-                out[
-                    :, :, i * dh : i * dh + sh * (oh - 1) + 1 : sh, j * dw : j * dw + sw * (ow - 1) + 1 : sw
-                ] += cols[:, :, i, j]
+        for t, tap in enumerate(self.taps(out)):
+            tap += cols[:, :, t // kw, t % kw]
         out = pad_array(out, tuple((-b, -e) for b, e in self.padding))
         # NOTE: batch-last sums are copied back to (N, C, H, W) memory, where the ops after them run faster
         return np.ascontiguousarray(out) if batch_last else out
@@ -267,20 +276,23 @@ class Place(Function):
     @staticmethod
     def forward(ctx, g, win, idx, size):
         ctx.win, ctx.idx = win, idx
-        n, c, oh, ow = g.shape
-        # NOTE: g · [tap t is picked] is exact only for finite g (inf · 0 is NaN); others scatter.
-        if win.tiles and np.isfinite(g).all():
-            gx = np.empty((n, c, oh * win.kernel[0], ow * win.kernel[1]), dtype=g.dtype)
+        # NOTE: g · [tap t is picked] is exact only for finite g (inf · 0 is NaN); others take np.where.
+        finite = bool(np.isfinite(g).all())
+        # NOTE: windows side by side cover each pixel once, so their taps are written, not added,
+        # into an empty array (the rows and columns a crop cut off get zeros below).
+        write = win.tiles and finite
+        gx = (np.empty if write else np.zeros)((*g.shape[:2], *win.padded_size(size)), dtype=g.dtype)
 
-            def part(s: slice) -> None:
-                for t, tap in enumerate(tile_taps(gx[s], win.kernel)):
-                    np.multiply(g[s], idx[s] == t, out=tap)
+        def part(s: slice) -> None:
+            for t, tap in enumerate(win.taps(gx[s])):
+                picked = idx[s] == t
+                if write:
+                    np.multiply(g[s], picked, out=tap)
+                else:
+                    tap += g[s] * picked if finite else np.where(picked, g[s], 0)
 
-            parallel_for(n, part, gx.size)
-            return pad_array(gx, tuple((-b, -e) for b, e in win.padding))  # zeros for cropped rows
-        cols = np.zeros((n, c, math.prod(win.kernel), oh, ow), dtype=g.dtype)
-        np.put_along_axis(cols, idx[:, :, None], g[:, :, None], axis=2)
-        return win.scatter(cols.reshape(n, c, *win.kernel, oh, ow), size)
+        parallel_for(len(g), part, gx.size)
+        return pad_array(gx, tuple((-b, -e) for b, e in win.padding))
 
     @staticmethod
     def backward(ctx, gx):
@@ -288,40 +300,32 @@ class Place(Function):
         return Pick.apply(gx, win=ctx.win, idx=ctx.idx)
 
 
-def tile_taps(a: np.ndarray, kernel: Pair) -> list[np.ndarray]:
-    """The kH·kW strided views a[:, :, i::kH, j::kW] of an (N, C, OH·kH, OW·kW) array: when the
-    windows tile it, view t holds tap t (row-major in the kernel) of every window. No copy."""
-    kh, kw = kernel
-    return [a[:, :, i::kh, j::kw] for i in range(kh) for j in range(kw)]
-
-
 def max_taps(x: np.ndarray, win: Window) -> tuple[np.ndarray, np.ndarray]:
     """Each window's maximum, and the tap it is at, by PyTorch's rule: going through the taps in
     row-major order, a tap takes the pick when it is greater than the pick so far or NaN. So the
     first maximum wins among ties, and the LAST NaN among NaNs (torch.max and argmax pick the
     first NaN; max-pooling does not). Padding is -inf, so it is never picked."""
-    if win.tiles:  # the common case (max_pool2d(x, 2)): elementwise over the taps' views, no copy
-        out = np.empty((*x.shape[:2], *win.out_size(x.shape[2:])), dtype=x.dtype)
-        idx = np.zeros(out.shape, dtype=np.min_scalar_type(math.prod(win.kernel)))
-        cropped = pad_array(x, win.padding)  # the rows and columns after the last window cut off: a view
+    out = np.empty((*x.shape[:2], *win.out_size(x.shape[2:])), dtype=x.dtype)
+    idx = np.zeros(out.shape, dtype=np.min_scalar_type(math.prod(win.kernel)))
+    padded = pad_array(x, win.padding, -np.inf)  # a view when it only crops (windows side by side)
 
-        def part(s: slice) -> bool:
-            taps, m = tile_taps(cropped[s], win.kernel), out[s]
-            np.copyto(m, taps[0])
-            for tap in taps[1:]:
-                np.maximum(m, tap, out=m)
-            # NOTE: NaN equals nothing, so a window holding one would find no maximum below: such
-            # inputs take the general path.
-            if np.isnan(m).any():
-                return False
-            found = np.zeros(m.shape, dtype=bool)
-            for tap in taps[:-1]:
-                found |= tap == m
-                idx[s] += ~found  # counts the taps before the first maximum
-            return True
+    def part(s: slice) -> bool:  # elementwise over the taps' views, no copy of the windows
+        taps, m = win.taps(padded[s]), out[s]
+        np.copyto(m, taps[0])
+        for tap in taps[1:]:
+            np.maximum(m, tap, out=m)
+        # NOTE: NaN equals nothing, so a window holding one would find no maximum below: such
+        # inputs take the path after this one.
+        if np.isnan(m).any():
+            return False
+        found = np.zeros(m.shape, dtype=bool)
+        for tap in taps[:-1]:
+            found |= tap == m
+            idx[s] += ~found  # counts the taps before the first maximum
+        return True
 
-        if all(parallel_for(len(x), part, x.size)):  # no NaN in any part
-            return out, idx
+    if all(parallel_for(len(x), part, out.size * math.prod(win.kernel))):  # no NaN in any part
+        return out, idx
     taps = _taps(win.patches(x, value=-np.inf))
     idx = taps.argmax(axis=2)  # the first maximum, or the first NaN
     out = np.take_along_axis(taps, idx[:, :, None], axis=2)[:, :, 0]
@@ -347,7 +351,11 @@ class WindowSum(Function):
     @staticmethod
     def forward(ctx, x, win):
         ctx.win = win
-        return win.patches(x).sum(axis=(2, 3))
+        first, *rest = win.taps(pad_array(x, win.padding))  # a strided view per tap: no copy of the windows
+        out = first.copy()
+        for tap in rest:
+            out += tap
+        return out
 
     @staticmethod
     def backward(ctx, g):
