@@ -136,3 +136,18 @@ def test_a_forked_child_makes_its_own_threads() -> None:
     os.kill(pid, 9)
     os.waitpid(pid, 0)
     pytest.fail("the forked child hung in a parallel op")
+
+
+def test_changing_the_threads_while_an_op_holds_the_pool(monkeypatch) -> None:
+    """Another thread calls set_num_threads just after an op took the pool, before it hands its
+    parts over: the op still finishes on that pool."""
+    take_pool = parallel._workers
+
+    def then_change_the_count():
+        pool = take_pool()
+        tg.set_num_threads(3)
+        return pool
+
+    monkeypatch.setattr(parallel, "_workers", then_change_the_count)
+    with split_into(2):
+        assert parallel.parallel_for(4, lambda s: s.stop - s.start, size=4) == [2, 2]

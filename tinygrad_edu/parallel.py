@@ -44,10 +44,9 @@ def set_num_threads(n: int) -> None:
         raise ValueError(f"set_num_threads: the number of threads must be an int of at least 1, got {n!r}")
     global _threads, _pool
     with _lock:
-        _threads = n
-        if _pool is not None:
-            _pool.shutdown(wait=False)  # parts already handed to it still run
-            _pool = None
+        # NOTE: the old pool is dropped, not shut down: an op still using it in another thread
+        # finishes there, and its threads end once nothing refers to it.
+        _threads, _pool = n, None
 
 
 def get_num_threads() -> int:
