@@ -151,3 +151,16 @@ def test_changing_the_threads_while_an_op_holds_the_pool(monkeypatch) -> None:
     monkeypatch.setattr(parallel, "_workers", then_change_the_count)
     with split_into(2):
         assert parallel.parallel_for(4, lambda s: s.stop - s.start, size=4) == [2, 2]
+
+
+def test_old_pools_let_their_threads_go() -> None:
+    """Changing the count 60 times leaves at most the last pool's workers running."""
+    before = threading.active_count()
+    with split_into(2):
+        for i in range(60):
+            tg.set_num_threads(2 + i % 3)
+            parallel.parallel_for(8, lambda s: s, size=8)
+        deadline = time.monotonic() + 5
+        while threading.active_count() > before + 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert threading.active_count() <= before + 3  # the last pool: 3 workers for 4 threads
