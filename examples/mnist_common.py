@@ -65,34 +65,34 @@ START = process_start()
 BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
-@contextlib.contextmanager
-def use_threads(threads: int | None) -> Iterator[int]:
-    """Run numpy's BLAS on one thread, and tinygrad_edu's ops on `threads` threads (by default one
-    per CPU, or 1 if BLAS could not be held to one) until the block ends; yield how many.
+def hold_blas_to_one_thread() -> bool:
+    """Run numpy's BLAS on one thread, unless OPENBLAS_NUM_THREADS / OMP_NUM_THREADS /
+    MKL_NUM_THREADS says otherwise; return whether BLAS runs on one thread.
 
     NOTE: numpy's OpenBLAS runs every matrix product on one thread per core. The products here are
     small (a batch of 128 by a few hundred units), so the threads mostly wait for one another, and
     when another process keeps a core busy they wait much longer: on a loaded 2-core machine an
     epoch took 10x longer with 2 BLAS threads than with 1, and on an idle one 1 thread is as fast.
-    tinygrad_edu's own threads split the convolutions and pools by the batch instead, where the
-    work is; two pools of threads on the same cores would slow each other down.
-    OPENBLAS_NUM_THREADS / OMP_NUM_THREADS / MKL_NUM_THREADS, if set, decide BLAS's threads;
-    otherwise threadpoolctl (the `examples` extra) sets them after numpy is loaded.
+    threadpoolctl (the `examples` extra) sets it after numpy is loaded, so no import order matters.
     """
-    env = [
-        os.environ[v]
-        for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-        if v in os.environ
-    ]
-    blas_on_one = bool(env) and all(v.strip() == "1" for v in env)
-    if not env:
-        try:
-            from threadpoolctl import threadpool_limits
-        except ImportError:
-            pass
-        else:
-            threadpool_limits(limits=1, user_api="blas")
-            blas_on_one = True
+    env = [os.environ[v] for v in BLAS_THREAD_VARIABLES if v in os.environ]
+    if env:
+        return all(v.strip() == "1" for v in env)
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return False
+    threadpool_limits(limits=1, user_api="blas")
+    return True
+
+
+@contextlib.contextmanager
+def use_threads(threads: int | None) -> Iterator[int]:
+    """BLAS on one thread (`hold_blas_to_one_thread`), and tinygrad_edu's ops on `threads` threads
+    until the block ends; yield how many. By default one per CPU, where the convolutions and pools
+    split the batch, or 1 if BLAS keeps more: two pools of threads on the same cores slow each
+    other down."""
+    blas_on_one = hold_blas_to_one_thread()
     if threads is None:
         cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
         threads = cpus if blas_on_one else 1
